@@ -1,0 +1,1 @@
+"""PySide6 views and controllers. The only package that imports Qt."""

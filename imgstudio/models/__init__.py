@@ -1,0 +1,1 @@
+"""Model store: where weights live, checksums, loading."""

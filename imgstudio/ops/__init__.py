@@ -1,0 +1,1 @@
+"""Built-in operations, one module per family. Heavy libraries are imported inside functions."""
