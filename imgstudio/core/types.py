@@ -1,0 +1,238 @@
+"""Value types shared by operations, the document, the API and the GUI.
+
+Layer-valued inputs and outputs are numpy arrays tagged with ``typing.Annotated`` so that an
+operation's signature says which kind of layer it wants:
+
+- :data:`Image`: ``(H, W)`` gray, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA, RGB order, dtype
+  ``uint8``, ``uint16`` or ``float32`` (float in [0, 1]).
+- :data:`Labels`: integer ``(H, W)``; 0 is background. Masks are Labels with values 0/1.
+- :data:`Points`: float ``(N, 2)`` in ``(x, y)`` pixel coordinates.
+
+Non-image results are small frozen dataclasses with ``to_json()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import numpy as np
+
+
+class LayerKind(str, enum.Enum):
+    """The kinds of layer an operation input or output can be."""
+
+    IMAGE = "image"
+    LABELS = "labels"
+    POINTS = "points"
+    SHAPES = "shapes"
+
+
+@dataclass(frozen=True)
+class LayerType:
+    """Marker carried in ``Annotated`` to say that an array is a layer of ``kind``."""
+
+    kind: LayerKind
+
+
+Image = Annotated[np.ndarray, LayerType(LayerKind.IMAGE)]
+Labels = Annotated[np.ndarray, LayerType(LayerKind.LABELS)]
+Points = Annotated[np.ndarray, LayerType(LayerKind.POINTS)]
+
+IMAGE_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
+
+
+@dataclass(frozen=True)
+class Range:
+    """Bounds of a numeric parameter, carried in ``Annotated[float, Range(0, 1)]``."""
+
+    lo: float | None = None
+    hi: float | None = None
+    step: float | None = None
+
+
+@dataclass(frozen=True)
+class Color:
+    """An RGB colour with 8-bit components."""
+
+    r: int
+    g: int
+    b: int
+
+    def __post_init__(self) -> None:
+        for name in ("r", "g", "b"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or not 0 <= value <= 255:
+                raise ValueError(f"colour component {name} must be an int in [0, 255]; got {value!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> Color:
+        """Parse ``#rrggbb`` or ``r,g,b``."""
+        text = text.strip()
+        try:
+            if text.startswith("#") and len(text) == 7:
+                return cls(int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16))
+            r, g, b = (int(part) for part in text.split(","))
+        except ValueError:
+            raise ValueError(f"not a colour (expected #rrggbb or r,g,b): {text!r}") from None
+        return cls(r, g, b)
+
+    def hex(self) -> str:
+        return f"#{self.r:02x}{self.g:02x}{self.b:02x}"
+
+    def __str__(self) -> str:
+        return self.hex()
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy values and nested containers to plain JSON-compatible Python."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return value.to_json() if hasattr(value, "to_json") else dataclasses.asdict(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+class _Result:
+    """Mixin: ``to_json()`` for result dataclasses (arrays become lists)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True, eq=False)
+class Boxes(_Result):
+    """Axis-aligned boxes ``xyxy`` (N, 4) with a score and a label each."""
+
+    xyxy: np.ndarray
+    scores: np.ndarray = None  # type: ignore[assignment]
+    labels: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        xyxy = np.asarray(self.xyxy, dtype=float).reshape(-1, 4)
+        n = len(xyxy)
+        scores = np.ones(n) if self.scores is None else np.asarray(self.scores, dtype=float)
+        labels = list(self.labels) if self.labels else [""] * n
+        if scores.shape != (n,) or len(labels) != n:
+            raise ValueError(
+                f"Boxes: {n} boxes but {scores.shape[0]} scores and {len(labels)} labels"
+            )
+        object.__setattr__(self, "xyxy", xyxy)
+        object.__setattr__(self, "scores", scores)
+        object.__setattr__(self, "labels", labels)
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+
+@dataclass(frozen=True)
+class Classes(_Result):
+    """Ranked class predictions, best first: ``[(name, probability), ...]``."""
+
+    items: list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class Text(_Result):
+    """Recognised strings with their boxes: ``[(string, (x0, y0, x1, y1)), ...]``."""
+
+    items: list[tuple[str, tuple[float, float, float, float] | None]]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(s for s, _ in self.items)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"items": _jsonable(self.items), "text": self.text}
+
+
+@dataclass(frozen=True)
+class Table(_Result):
+    """Columns of equal length, e.g. ``{"path": [...], "score": [...]}``."""
+
+    columns: dict[str, list]
+
+    def __post_init__(self) -> None:
+        lengths = {len(v) for v in self.columns.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"Table columns differ in length: {sorted(lengths)}")
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()), []))
+
+    def rows(self) -> list[dict[str, Any]]:
+        names = list(self.columns)
+        return [dict(zip(names, values)) for values in zip(*self.columns.values())]
+
+
+@dataclass(frozen=True, eq=False)
+class Registered(_Result):
+    """A moving image resampled onto the fixed grid and the 3×3 matrix mapping moving → fixed."""
+
+    image: np.ndarray
+    matrix: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Instances(_Result):
+    """Instance segmentation: one label id per instance and its box."""
+
+    labels: np.ndarray
+    boxes: Boxes
+
+
+RESULT_TYPES: tuple[type, ...] = (Boxes, Classes, Text, Table, Registered, Instances)
+
+
+def check_image(image: Any, name: str = "image") -> np.ndarray:
+    """Return ``image`` as an ndarray after checking shape and dtype; raise ``ValueError``."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array; got {type(image).__name__}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise ValueError(f"{name} must have shape (H, W), (H, W, 3) or (H, W, 4); got {image.shape}")
+    if image.dtype not in IMAGE_DTYPES:
+        raise ValueError(f"{name} must be uint8, uint16 or float32; got {image.dtype}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"{name} is empty; got shape {image.shape}")
+    return image
+
+
+def check_labels(labels: Any, name: str = "labels") -> np.ndarray:
+    """Check an integer (H, W) labels array; raise ``ValueError`` naming ``name``."""
+    if not isinstance(labels, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array; got {type(labels).__name__}")
+    if labels.ndim != 2:
+        raise ValueError(f"{name} must have shape (H, W); got {labels.shape}")
+    if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+        raise ValueError(f"{name} must be an integer array; got {labels.dtype}")
+    return labels
+
+
+def check_points(points: Any, name: str = "points") -> np.ndarray:
+    """Return ``points`` as a float (N, 2) array; raise ``ValueError`` naming ``name``."""
+    arr = np.asarray(points, dtype=float)
+    if arr.size == 0:
+        return arr.reshape(0, 2)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"{name} must have shape (N, 2) in (x, y); got {arr.shape}")
+    return arr
+
+
+def dtype_max(dtype: np.dtype) -> float:
+    """The value of full intensity for an image dtype: 255, 65535 or 1.0."""
+    dtype = np.dtype(dtype)
+    if dtype == np.uint8:
+        return 255.0
+    if dtype == np.uint16:
+        return 65535.0
+    return 1.0
