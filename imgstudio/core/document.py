@@ -8,6 +8,7 @@ Undoable changes go through :mod:`imgstudio.core.history`, not through these set
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,11 +19,8 @@ from imgstudio.core.types import LayerKind, check_image, check_labels, check_poi
 
 BLEND_MODES = ("normal", "multiply", "screen", "overlay", "difference", "add")
 
-_ids = itertools.count(1)
-
-
 def _new_id() -> str:
-    return f"layer-{next(_ids)}"
+    return f"layer-{uuid.uuid4().hex[:12]}"
 
 
 class Layer:

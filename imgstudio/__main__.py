@@ -1,0 +1,5 @@
+import sys
+
+from imgstudio.cli import main
+
+sys.exit(main())

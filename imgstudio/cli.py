@@ -1,0 +1,363 @@
+"""The ``imgstudio`` command: the editor, and the operations headless.
+
+    imgstudio [FILES...]                         open the editor
+    imgstudio --screenshot OUT.png [FILES...]    open, paint once, save the window, exit
+    imgstudio ops [--json]                       list operations
+    imgstudio run OP_ID INPUT... -o OUTPUT [-p NAME=VALUE]... [--input NAME=PATH]... [--json]
+    imgstudio batch RECIPE INPUT_DIR OUTPUT_DIR [--workers N]
+
+Bad input exits with status 2 and a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+SUBCOMMANDS = ("ops", "run", "batch")
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+# -- imgstudio ops --------------------------------------------------------------------------------
+
+def _cmd_ops(args: argparse.Namespace) -> int:
+    from imgstudio.core import registry
+
+    specs = registry.all_specs()
+    if args.json:
+        json.dump([s.to_json() for s in specs.values()], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    width = max((len(i) for i in specs), default=10)
+    for spec in specs.values():
+        params = ", ".join(
+            p.name if p.required else f"{p.name}={_show(p.default)}" for p in spec.params
+        )
+        inputs = ", ".join(i.name + ("?" if i.optional else "") for i in spec.inputs)
+        print(f"{spec.id:<{width}}  {spec.summary}")
+        print(f"{'':<{width}}  inputs: {inputs or '-'}  params: {params or '-'}  "
+              f"-> {spec.output.result_type.__name__ if spec.output.result_type else spec.output.kind}")
+    for name, error in registry.plugin_errors:
+        print(f"warning: plugin {name} failed to load: {error}", file=sys.stderr)
+    return 0
+
+
+def _show(value: Any) -> str:
+    from imgstudio.core.apply import plain_params
+
+    return str(plain_params({"v": value})["v"])
+
+
+# -- imgstudio run --------------------------------------------------------------------------------
+
+def _parse_assignments(items: list[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"{what} must look like NAME=VALUE; got {item!r}")
+        out[name.strip()] = value
+    return out
+
+
+def load_layer_file(kind: str, path: str, name: str) -> Any:
+    """Read an input of ``kind`` (image, labels, points) from ``path`` for input ``name``."""
+    import numpy as np
+
+    from imgstudio.core.io import ImageIOError, load_image
+
+    if not os.path.exists(path):
+        raise UsageError(f"{name}: no such file: {path}")
+    if kind == "points":
+        try:
+            if path.endswith(".json"):
+                with open(path, encoding="utf-8") as fh:
+                    return np.asarray(json.load(fh), dtype=float).reshape(-1, 2)
+            return np.loadtxt(path, delimiter=",", ndmin=2, comments="#")
+        except (ValueError, OSError) as exc:
+            raise UsageError(f"{name}: cannot read points from {path}: {exc}") from None
+    if path.endswith(".npy"):
+        try:
+            data = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise ImageIOError(f"cannot read {path}: {exc}") from None
+    else:
+        data = load_image(path)
+    if kind == "labels":
+        if data.ndim != 2 or not np.issubdtype(data.dtype, np.integer):
+            raise UsageError(f"{name}: {path} is not a labels image (integer, single channel)")
+        data = data.astype(np.int32)
+    return data
+
+
+def write_output(kind: str, result: Any, path: str) -> None:
+    """Write an image/labels/points result to ``path`` (format from the extension)."""
+    import numpy as np
+
+    from imgstudio.core.io import save_image
+
+    if kind == "points":
+        np.savetxt(path, np.asarray(result).reshape(-1, 2), delimiter=",", header="x,y", comments="")
+        return
+    data = np.asarray(result)
+    if path.endswith(".npy"):
+        np.save(path, data, allow_pickle=False)
+        return
+    if kind == "labels":
+        if data.min(initial=0) < 0 or data.max(initial=0) > 65535:
+            raise UsageError("labels outside 0..65535 cannot be saved as an image; use .npy")
+        data = data.astype(np.uint8 if data.max(initial=0) < 256 else np.uint16)
+    save_image(path, data)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from imgstudio.core import registry
+    from imgstudio.core.invoke import bind, call
+
+    try:
+        spec = registry.get(args.op_id)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    params = _parse_assignments(args.param, "-p")
+    named = _parse_assignments(args.input, "--input")
+    inputs: dict[str, Any] = {}
+    positional = list(args.inputs)
+    for ispec in spec.inputs:
+        if ispec.name in named:
+            paths = named[ispec.name].split(",") if ispec.many else [named[ispec.name]]
+        elif positional:
+            paths = positional if ispec.many else [positional[0]]
+            positional = [] if ispec.many else positional[1:]
+        else:
+            continue
+        loaded = [load_layer_file(ispec.kind.value, p, ispec.name) for p in paths]
+        inputs[ispec.name] = loaded if ispec.many else loaded[0]
+    unknown = set(named) - {i.name for i in spec.inputs}
+    if unknown:
+        raise UsageError(f"{spec.id} has no input {sorted(unknown)[0]!r}")
+    if positional:
+        raise UsageError(f"{spec.id}: too many input files ({', '.join(positional)})")
+    layer_output = spec.output.kind in ("image", "labels", "points")
+    if layer_output and not args.output:
+        raise UsageError(f"{spec.id} returns {spec.output.kind}: give -o OUTPUT")
+    checked, checked_params = bind(spec, (), {**inputs, **params})
+    result = call(spec, checked, checked_params)
+    summary: dict[str, Any] = {"op": spec.id}
+    if layer_output:
+        write_output(spec.output.kind, result, args.output)
+        summary["output"] = args.output
+        summary["shape"] = list(getattr(result, "shape", ()))
+        summary["dtype"] = str(getattr(result, "dtype", ""))
+    elif result is not None:
+        payload = result.to_json() if hasattr(result, "to_json") else result
+        image = getattr(result, "image", None)
+        if args.output and image is not None:
+            write_output("image", image, args.output)
+            summary["output"] = args.output
+            payload = {k: v for k, v in payload.items() if k != "image"}
+        elif args.output:
+            from imgstudio.core.recipe import atomic_write_text
+
+            atomic_write_text(args.output, json.dumps(payload, indent=1) + "\n")
+            summary["output"] = args.output
+        summary["result"] = payload
+    if args.json:
+        json.dump(summary, sys.stdout)
+        sys.stdout.write("\n")
+    elif "result" in summary and "output" not in summary:
+        json.dump(summary["result"], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    return 0
+
+
+# -- imgstudio batch ------------------------------------------------------------------------------
+
+def _batch_one(recipe_path: str, src: str, out_dir: str) -> str:
+    """Replay the recipe on one file; returns the output path (runs in a worker process)."""
+    from imgstudio.core.io import load_image
+    from imgstudio.core.recipe import atomic_write_text, load_recipe, replay
+
+    steps = load_recipe(recipe_path)
+    image = load_image(src)
+    outcome = replay(steps, image)
+    stem, ext = os.path.splitext(os.path.basename(src))
+    if outcome.kind == "points":
+        target = os.path.join(out_dir, stem + ".csv")
+    elif outcome.kind == "labels" or ext.lower() in (".jpg", ".jpeg") and outcome.data.dtype != "uint8":
+        target = os.path.join(out_dir, stem + ".png")
+    else:
+        target = os.path.join(out_dir, stem + ext)
+    write_output(outcome.kind, outcome.data, target)
+    if outcome.results:
+        payload = [
+            {"step": n + 1, "op": op, "result": r.to_json() if hasattr(r, "to_json") else r}
+            for n, op, r in outcome.results
+        ]
+        atomic_write_text(os.path.join(out_dir, stem + ".json"), json.dumps(payload, indent=1))
+    return target
+
+
+def _progress_bar(done: int, total: int, name: str) -> None:
+    if sys.stderr.isatty():
+        width = 30
+        filled = int(width * done / max(total, 1))
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:40]:<40}")
+        sys.stderr.flush()
+    else:
+        sys.stderr.write(f"[{done}/{total}] {name}\n")
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from imgstudio.core.io import SUPPORTED_READ_EXTENSIONS
+    from imgstudio.core.recipe import load_recipe
+
+    if not os.path.isfile(args.recipe):
+        raise UsageError(f"recipe: no such file: {args.recipe}")
+    load_recipe(args.recipe)  # fail early on a bad recipe
+    if not os.path.isdir(args.input_dir):
+        raise UsageError(f"input_dir: no such folder: {args.input_dir}")
+    if args.workers < 1:
+        raise UsageError(f"--workers must be >= 1; got {args.workers}")
+    files = sorted(
+        str(p) for p in Path(args.input_dir).iterdir()
+        if p.is_file() and "".join(p.suffixes[-2:]).lower().endswith(
+            tuple(SUPPORTED_READ_EXTENSIONS))
+    )
+    if not files:
+        raise UsageError(f"input_dir: no image files in {args.input_dir}")
+    os.makedirs(args.output_dir, exist_ok=True)
+    started = time.perf_counter()
+    failures: list[tuple[str, str]] = []
+    done = 0
+
+    def finished(src: str, error: BaseException | None) -> None:
+        nonlocal done
+        done += 1
+        name = os.path.basename(src)
+        if error is not None:
+            failures.append((name, f"{error}"))
+            if sys.stderr.isatty():
+                sys.stderr.write("\n")
+            sys.stderr.write(f"failed: {name}: {error}\n")
+        _progress_bar(done, len(files), name)
+
+    if args.workers == 1:
+        for src in files:
+            try:
+                _batch_one(args.recipe, src, args.output_dir)
+                finished(src, None)
+            except Exception as exc:
+                finished(src, exc)
+    else:
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            pending: dict[Future, str] = {
+                pool.submit(_batch_one, args.recipe, src, args.output_dir): src for src in files
+            }
+            while pending:
+                ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in ready:
+                    src = pending.pop(fut)
+                    finished(src, fut.exception())
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    elapsed = time.perf_counter() - started
+    print(f"{len(files)} files in {elapsed:.1f} s: {len(files) - len(failures)} done, "
+          f"{len(failures)} failed")
+    for name, error in failures:
+        print(f"  {name}: {error}")
+    return 1 if failures else 0
+
+
+# -- the editor -----------------------------------------------------------------------------------
+
+def _cmd_editor(argv: list[str]) -> int:
+    parser = _Parser(prog="imgstudio", description="Open the imgstudio editor.",
+                     epilog="Subcommands: imgstudio {ops,run,batch} --help")
+    parser.add_argument("files", nargs="*", help="images or .imgs projects to open")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="open, wait for the first complete paint, save the window, exit")
+    args = parser.parse_args(argv)
+    for f in args.files:
+        if not os.path.exists(f):
+            raise UsageError(f"no such file: {f}")
+    try:
+        # Imported by name so that the headless entry point never imports Qt by itself.
+        app = importlib.import_module("imgstudio.gui.app")
+    except ModuleNotFoundError as exc:
+        if exc.name != "imgstudio.gui.app":
+            raise
+        print("imgstudio: the editor window is not built yet; the headless commands work: "
+              "imgstudio ops, imgstudio run, imgstudio batch (see --help)")
+        return 0
+    return app.main(args.files, screenshot=args.screenshot)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="imgstudio", description="imgstudio operations, headless.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p_ops = sub.add_parser("ops", help="list operations", description="List every operation.")
+    p_ops.add_argument("--json", action="store_true", help="machine-readable specs")
+    p_ops.set_defaults(func=_cmd_ops)
+
+    p_run = sub.add_parser("run", help="run one operation",
+                           description="Run one operation on image files.")
+    p_run.add_argument("op_id", help="operation id, e.g. basic.invert (see imgstudio ops)")
+    p_run.add_argument("inputs", nargs="*", metavar="INPUT",
+                       help="input files, filling the op's layer inputs in order")
+    p_run.add_argument("-o", "--output", help="output file (image, labels, CSV or JSON)")
+    p_run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="a parameter; repeat for more")
+    p_run.add_argument("--input", action="append", default=[], metavar="NAME=PATH",
+                       help="a named layer input (reference=ref.png, mask=mask.png)")
+    p_run.add_argument("--json", action="store_true", help="print the result as JSON")
+    p_run.set_defaults(func=_cmd_run)
+
+    p_batch = sub.add_parser("batch", help="replay a recipe on a folder",
+                             description="Replay a saved recipe on every image of a folder.")
+    p_batch.add_argument("recipe", help="a recipe saved from the History panel (.json)")
+    p_batch.add_argument("input_dir")
+    p_batch.add_argument("output_dir")
+    p_batch.add_argument("--workers", type=int, default=1, help="processes to use (default 1)")
+    p_batch.set_defaults(func=_cmd_batch)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            args = build_parser().parse_args(argv)
+            return args.func(args)
+        if argv and argv[0] in ("-h", "--help") and len(argv) == 1:
+            build_parser().print_help()
+            print("\nWithout a subcommand, imgstudio [FILES...] opens the editor "
+                  "(--screenshot OUT.png to save the window and exit).")
+            return 0
+        return _cmd_editor(argv)
+    except UsageError as exc:
+        print(f"imgstudio: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, KeyError, OSError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"imgstudio: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Applying an operation to a document: compute first, then change the document in one step.
+
+The op runs on copies of layer data and touches nothing; only when it returns is a single
+history command built and executed. A failed or cancelled op therefore leaves the document and
+the history exactly as they were.
+"""
+
+from __future__ import annotations
+
+import enum
+import pathlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from imgstudio.core import registry
+from imgstudio.core.document import (
+    Document,
+    ImageLayer,
+    Layer,
+    LabelsLayer,
+    PointsLayer,
+    Shape,
+    ShapesLayer,
+)
+from imgstudio.core.history import AddLayer, Command, Group, History, SetPixels
+from imgstudio.core.invoke import bind, call
+from imgstudio.core.progress import Progress
+from imgstudio.core.recipe import RecipeStep
+from imgstudio.core.spec import OperationSpec
+from imgstudio.core.types import Boxes, Color, Instances, Registered
+
+
+def plain_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as JSON-friendly values (for recipes, scripts and project files)."""
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if isinstance(value, enum.Enum):
+            value = value.value
+        elif isinstance(value, pathlib.PurePath):
+            value = str(value)
+        elif isinstance(value, Color):
+            value = value.hex()
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[name] = value
+    return out
+
+
+@dataclass
+class Applied:
+    """What :func:`apply_operation` did: the command pushed (None for pure results) and the
+    raw result of the op."""
+
+    command: Command | None
+    result: Any
+    new_layers: list[Layer]
+
+
+def compute(
+    spec: OperationSpec,
+    inputs: dict[str, Any],
+    params: dict[str, Any],
+    progress: Progress | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Validate and run an op on layer data; returns (result, validated params)."""
+    checked_inputs, checked_params = bind(spec, (), {**inputs, **params})
+    return call(spec, checked_inputs, checked_params, progress), checked_params
+
+
+def result_layers(spec: OperationSpec, result: Any, base_name: str) -> list[Layer]:
+    """New layers that show a result which does not replace the input's pixels."""
+    title = spec.title
+    if spec.output.kind == "image":
+        return [ImageLayer(result, f"{title} of {base_name}")]
+    if spec.output.kind == "labels":
+        return [LabelsLayer(np.asarray(result), f"{title} of {base_name}")]
+    if spec.output.kind == "points":
+        return [PointsLayer(result, f"{title} of {base_name}")]
+    if isinstance(result, Registered):
+        return [ImageLayer(result.image, f"{title} of {base_name}")]
+    if isinstance(result, Boxes):
+        return [ShapesLayer(boxes_to_shapes(result), f"{title} of {base_name}")]
+    if isinstance(result, Instances):
+        return [
+            LabelsLayer(np.asarray(result.labels), f"{title} of {base_name}"),
+            ShapesLayer(boxes_to_shapes(result.boxes), f"{title} boxes of {base_name}"),
+        ]
+    return []
+
+
+def boxes_to_shapes(boxes: Boxes) -> list[Shape]:
+    return [
+        Shape(
+            "box",
+            np.array([[x0, y0], [x1, y1]], dtype=float),
+            text=label,
+            score=float(score),
+        )
+        for (x0, y0, x1, y1), score, label in zip(boxes.xyxy, boxes.scores, boxes.labels)
+    ]
+
+
+def apply_operation(
+    document: Document,
+    history: History,
+    op_id: str,
+    params: dict[str, Any] | None = None,
+    *,
+    layer: Layer | None = None,
+    inputs: dict[str, Layer | list[Layer] | None] | None = None,
+    output: str = "auto",
+    progress: Progress | None = None,
+    result: Any = None,
+) -> Applied:
+    """Run ``op_id`` on ``layer`` (default: the active layer) and record one history step.
+
+    ``inputs`` maps the op's other layer inputs to layers of the document. ``output`` is
+    ``"replace"`` (write an image result into ``layer``), ``"new_layer"`` or ``"auto"``:
+    replace when the op maps an image layer to an image, else add new layers. ``result`` lets a
+    caller that already computed the op off the UI thread (see :func:`compute`) skip the
+    computation. Raises whatever the op raises; then nothing has changed.
+    """
+    spec = registry.get(op_id)
+    params = dict(params or {})
+    layer = layer if layer is not None else document.active
+    extra = dict(inputs or {})
+    data_inputs: dict[str, Any] = {}
+    roles: dict[str, str] = {}
+    first = spec.inputs[0] if spec.inputs else None
+    for ispec in spec.inputs:
+        if ispec is first and ispec.name not in extra:
+            if layer is None:
+                raise ValueError(f"{op_id}: there is no active layer to use as {ispec.name}")
+            if layer.kind != ispec.kind:
+                raise ValueError(
+                    f"{op_id}: {ispec.name} must be a {ispec.kind.value} layer; "
+                    f"{layer.name!r} is a {layer.kind.value} layer"
+                )
+            data_inputs[ispec.name] = layer.data
+            continue
+        chosen = extra.get(ispec.name)
+        if chosen is None:
+            data_inputs[ispec.name] = None
+            continue
+        if isinstance(chosen, list):
+            data_inputs[ispec.name] = [lay.data for lay in chosen]
+            roles[ispec.name] = ",".join(lay.name for lay in chosen)
+        else:
+            if chosen.kind != ispec.kind:
+                raise ValueError(
+                    f"{op_id}: {ispec.name} must be a {ispec.kind.value} layer; "
+                    f"{chosen.name!r} is a {chosen.kind.value} layer"
+                )
+            data_inputs[ispec.name] = chosen.data
+            roles[ispec.name] = chosen.name
+    if result is None:
+        result, checked = compute(spec, data_inputs, params, progress)
+    else:
+        _, checked = bind(spec, (), {**data_inputs, **params})
+
+    replace = (
+        layer is not None
+        and first is not None
+        and first.name not in extra
+        and isinstance(layer, ImageLayer)
+        and spec.output.kind == "image"
+        and output in ("auto", "replace")
+    )
+    if output == "replace" and not replace:
+        raise ValueError(f"{op_id}: its result cannot replace the layer {getattr(layer, 'name', '')!r}")
+    step = RecipeStep(op_id, plain_params(checked), roles, "replace" if replace else "new_layer")
+    label = spec.title
+    if replace:
+        command: Command = SetPixels(layer, np.asarray(result), label=label, step=step)
+        history.execute(command)
+        return Applied(command, result, [])
+    base_name = layer.name if layer is not None else spec.title
+    new_layers = result_layers(spec, result, base_name)
+    if not new_layers:
+        return Applied(None, result, [])
+    index = document.index(layer) + 1 if layer is not None and layer in document else len(document)
+    adds = [AddLayer(document, lay, index + i) for i, lay in enumerate(new_layers)]
+    command = adds[0] if len(adds) == 1 else Group(label, adds)
+    command.label = label
+    command.step = step
+    history.execute(command)
+    document.active = new_layers[0]
+    return Applied(command, result, new_layers)
