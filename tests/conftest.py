@@ -1,0 +1,18 @@
+"""Shared test set-up: headless Qt, small sample images."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def astronaut_small() -> np.ndarray:
+    """A 64×96 RGB uint8 crop of skimage's astronaut: real content, fast to process."""
+    import skimage.data
+
+    return np.ascontiguousarray(skimage.data.astronaut()[40:232:3, 100:388:3])

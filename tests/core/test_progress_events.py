@@ -1,0 +1,72 @@
+"""Progress tokens and the observer signal."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import pytest
+
+from imgstudio.core.events import Signal
+from imgstudio.core.progress import Cancelled, Progress
+
+
+def test_progress_reports_clamped_fraction_and_message():
+    seen = []
+    progress = Progress(lambda f, m: seen.append((f, m)))
+    progress(0.5, "half")
+    progress(2.0, "over")
+    assert seen == [(0.5, "half"), (1.0, "over")]
+
+
+def test_check_raises_after_cancel_from_another_thread():
+    progress = Progress()
+    progress.check()
+    thread = threading.Thread(target=progress.cancel)
+    thread.start()
+    thread.join()
+    with pytest.raises(Cancelled):
+        progress.check()
+    with pytest.raises(Cancelled):
+        progress(0.1)
+
+
+def test_sub_progress_maps_into_parent_range_and_shares_cancel():
+    seen = []
+    parent = Progress(lambda f, m: seen.append(round(f, 3)))
+    child = parent.sub(0.5, 1.0)
+    child(0.5)
+    assert seen == [0.75]
+    parent.cancel()
+    with pytest.raises(Cancelled):
+        child.check()
+
+
+def test_signal_calls_slots_in_order_and_disconnects():
+    sig = Signal()
+    calls = []
+    first = sig.connect(lambda x: calls.append(("a", x)))
+    sig.connect(lambda x: calls.append(("b", x)))
+    sig.emit(1)
+    sig.disconnect(first)
+    sig.emit(2)
+    assert calls == [("a", 1), ("b", 1), ("b", 2)]
+
+
+def test_signal_holds_bound_methods_weakly():
+    class Listener:
+        def __init__(self):
+            self.hits = 0
+
+        def on(self):
+            self.hits += 1
+
+    sig = Signal()
+    listener = Listener()
+    sig.connect(listener.on)
+    sig.emit()
+    assert listener.hits == 1
+    del listener
+    gc.collect()
+    sig.emit()
+    assert len(sig) == 0

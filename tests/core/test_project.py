@@ -1,0 +1,130 @@
+"""Project files: lossless round trip, atomic save, clear errors on bad files."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from imgstudio.core.document import (
+    Document,
+    ImageLayer,
+    LabelsLayer,
+    PointsLayer,
+    Shape,
+    ShapesLayer,
+)
+from imgstudio.core.project import ProjectError, load_project, save_project
+from imgstudio.core.recipe import RecipeStep
+
+
+@pytest.fixture
+def document():
+    rng = np.random.default_rng(0)
+    doc = Document([
+        ImageLayer(rng.integers(0, 65535, (20, 30, 3), dtype=np.uint16), "photo16"),
+        ImageLayer(rng.random((20, 30), dtype=np.float32), "float", opacity=0.25,
+                   blend_mode="screen"),
+        LabelsLayer(rng.integers(0, 700, (20, 30)).astype(np.int32), "seeds", visible=False),
+        PointsLayer([[1.5, 2.25], [10, 3]], "landmarks"),
+        ShapesLayer([Shape("box", np.array([[0, 0], [4, 5.0]]), text="cat", score=0.7)], "boxes"),
+    ])
+    doc.active = doc[2]
+    return doc
+
+
+def test_round_trip_keeps_every_layer_exactly(tmp_path, document):
+    path = tmp_path / "p.imgs"
+    recipe = [RecipeStep("basic.invert"), RecipeStep("basic.gamma", {"gamma": 2.0})]
+    save_project(path, document, recipe, {"zoom": 2.0})
+    project = load_project(path)
+    again = project.document
+    assert [lay.name for lay in again] == [lay.name for lay in document]
+    for a, b in zip(document, again):
+        assert type(a) is type(b) and a.id == b.id and a.properties() == b.properties()
+        if isinstance(a, ShapesLayer):
+            assert [s.to_json() for s in a.data] == [s.to_json() for s in b.data]
+        else:
+            assert a.data.dtype == b.data.dtype and np.array_equal(a.data, b.data)
+    assert again.active.id == document.active.id
+    assert project.recipe == recipe and project.view == {"zoom": 2.0}
+
+
+def test_project_holds_no_pickles(tmp_path, document):
+    path = tmp_path / "p.imgs"
+    save_project(path, document)
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        assert "manifest.json" in names
+        for name in names:
+            assert name.endswith((".json", ".npy"))
+            if name.endswith(".npy"):
+                # numpy refuses object arrays with allow_pickle=False; check the header too
+                assert b"'descr': '|O'" not in zf.read(name)[:128]
+
+
+def test_failed_save_leaves_the_previous_file_and_no_temp(tmp_path, document, monkeypatch):
+    path = tmp_path / "p.imgs"
+    save_project(path, document)
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("imgstudio.core.project._npy_bytes", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save_project(path, document)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["p.imgs"]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "BadZipFile"),
+        (b"PK\x03\x04 truncated", "BadZipFile"),
+        (None, "manifest.json is missing"),
+        ({"format": "something-else"}, "not an imgstudio project"),
+        ({"format": "imgstudio-project", "version": 99}, "newer"),
+        ({"format": "imgstudio-project", "version": 1,
+          "layers": [{"kind": "image", "file": "layers/0000.npy"}]}, "KeyError"),
+        ({"format": "imgstudio-project", "version": 1, "layers": [{"kind": "nonsense"}]},
+         "ValueError"),
+    ],
+)
+def test_bad_project_files_raise_project_error_naming_the_file(tmp_path, content, reason):
+    path = tmp_path / "bad.imgs"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("readme.txt", "hello")
+            if content is not None:
+                zf.writestr("manifest.json", json.dumps(content))
+    with pytest.raises(ProjectError, match="bad.imgs") as info:
+        load_project(path)
+    assert reason in str(info.value)
+
+
+def test_a_pickled_layer_file_is_refused(tmp_path, document):
+    path = tmp_path / "evil.imgs"
+    save_project(path, Document([ImageLayer(np.zeros((2, 2), np.uint8), "x")]))
+    with zipfile.ZipFile(path) as zf:
+        manifest = zf.read("manifest.json")
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("manifest.json", manifest)
+        zf.writestr("layers/0000.npy", buf.getvalue())
+    with pytest.raises(ProjectError, match="evil.imgs"):
+        load_project(path)
+
+
+def test_missing_project_file_is_named(tmp_path):
+    with pytest.raises(ProjectError, match="nothere.imgs"):
+        load_project(tmp_path / "nothere.imgs")
