@@ -1,0 +1,578 @@
+"""Tests for imgstudio.core.io: formats, dtypes, channel order, EXIF, corrupt files, atomicity."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imgstudio.core import io
+from imgstudio.core.io import ImageIOError, load_image, save_image
+
+SHAPE = (12, 17)
+CHANNELS = {"gray": (), "rgb": (3,), "rgba": (4,)}
+
+
+def make_image(dtype: str, channels: str, *, seed: int = 0) -> np.ndarray:
+    """A small random image spanning the dtype's range (float32 in [0, 1), int16 signed)."""
+    rng = np.random.default_rng(seed)
+    shape = SHAPE + CHANNELS[channels]
+    if dtype == "float32":
+        return rng.random(shape, dtype=np.float32)
+    if dtype == "int16":
+        return rng.integers(-1024, 3072, shape, dtype=np.int16)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max, shape, dtype=dtype, endpoint=True)
+
+
+def _cases(extensions, dtypes, channels):
+    return [
+        pytest.param(ext, dtype, chan, id=f"{ext}-{dtype}-{chan}")
+        for ext in extensions
+        for dtype in dtypes
+        for chan in channels
+    ]
+
+
+LOSSLESS_CASES = (
+    _cases([".png"], ["uint8", "uint16"], ["gray", "rgb", "rgba"])
+    + _cases([".tif", ".tiff"], ["uint8", "uint16", "float32"], ["gray", "rgb", "rgba"])
+    + _cases([".bmp"], ["uint8"], ["gray", "rgb", "rgba"])
+    + _cases([".webp"], ["uint8"], ["rgb", "rgba"])
+    + _cases(
+        [".nrrd", ".nii", ".nii.gz", ".mha", ".mhd"],
+        ["uint8", "int16", "uint16", "float32"],
+        ["gray"],
+    )
+    + _cases([".nrrd", ".nii.gz", ".mha"], ["uint8"], ["rgb", "rgba"])
+)
+
+
+# --- round trips ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("ext", "dtype", "channels"), LOSSLESS_CASES)
+def test_lossless_round_trip_keeps_pixels_shape_and_dtype(tmp_path, ext, dtype, channels):
+    image = make_image(dtype, channels)
+    path = tmp_path / f"image{ext}"
+
+    save_image(path, image)
+    loaded = load_image(path)
+
+    assert loaded.dtype == image.dtype
+    assert loaded.shape == image.shape
+    np.testing.assert_array_equal(loaded, image)
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".jpeg"])
+@pytest.mark.parametrize("channels", ["gray", "rgb"])
+def test_jpeg_round_trip_is_close_to_the_original(tmp_path, ext, channels):
+    from skimage import data
+
+    image = data.astronaut()[::4, ::4] if channels == "rgb" else data.camera()[::4, ::4]
+    path = tmp_path / f"image{ext}"
+
+    save_image(path, image)
+    loaded = load_image(path)
+
+    assert loaded.dtype == np.uint8
+    assert loaded.shape == image.shape
+    assert np.abs(loaded.astype(int) - image).mean() < 4
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16_bit_values_are_kept_exactly(tmp_path, ext):
+    values = np.array([0, 1, 255, 256, 4095, 32768, 65534, 65535], dtype=np.uint16)
+    image = np.tile(values, (3, 1))
+    path = tmp_path / f"image{ext}"
+
+    save_image(path, image)
+
+    np.testing.assert_array_equal(load_image(path), image)
+
+
+def test_float32_tiff_keeps_values_outside_unit_range_exactly(tmp_path):
+    image = np.array([[-1.5, 0.0, 1e-7], [0.5, 1.0, 1234.5]], dtype=np.float32)
+    path = tmp_path / "image.tif"
+
+    save_image(path, image)
+    loaded = load_image(path)
+
+    assert loaded.dtype == np.float32
+    np.testing.assert_array_equal(loaded, image)
+
+
+def test_webp_stores_gray_as_rgb_with_equal_channels(tmp_path):
+    image = make_image("uint8", "gray")
+    path = tmp_path / "image.webp"
+
+    save_image(path, image)
+    loaded = load_image(path)
+
+    assert loaded.shape == image.shape + (3,)
+    for channel in range(3):
+        np.testing.assert_array_equal(loaded[..., channel], image)
+
+
+def test_mhd_writes_header_and_data_file_side_by_side(tmp_path):
+    save_image(tmp_path / "image.mhd", make_image("uint16", "gray"))
+
+    names = sorted(item.name for item in tmp_path.iterdir())
+
+    assert names[0] == "image.mhd"
+    assert len(names) == 2 and names[1].startswith("image.")
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".tif", ".bmp", ".webp", ".nrrd"])
+def test_loaded_image_is_a_writable_contiguous_array(tmp_path, ext):
+    path = tmp_path / f"image{ext}"
+    save_image(path, make_image("uint8", "rgb"))
+
+    loaded = load_image(path)
+
+    assert loaded.flags.writeable
+    assert loaded.flags.c_contiguous
+
+
+# --- channel order ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif", ".bmp", ".webp"])
+def test_pure_red_stays_red_after_round_trip(tmp_path, ext):
+    image = np.zeros((4, 5, 3), dtype=np.uint8)
+    image[..., 0] = 255
+    path = tmp_path / f"red{ext}"
+
+    save_image(path, image)
+
+    np.testing.assert_array_equal(load_image(path)[1, 2], [255, 0, 0])
+
+
+@pytest.mark.parametrize("ext", [".png", ".bmp", ".tif"])
+@pytest.mark.parametrize("channels", ["rgb", "rgba"])
+def test_file_written_by_opencv_from_bgr_loads_as_rgb(tmp_path, ext, channels):
+    import cv2
+
+    rgb = make_image("uint8", channels)
+    bgr = rgb[..., [2, 1, 0, 3]] if channels == "rgba" else rgb[..., ::-1]
+    path = tmp_path / f"opencv{ext}"
+    assert cv2.imwrite(str(path), np.ascontiguousarray(bgr))
+
+    np.testing.assert_array_equal(load_image(path), rgb)
+
+
+def test_16_bit_rgb_png_from_opencv_loads_as_rgb(tmp_path):
+    import cv2
+
+    rgb = make_image("uint16", "rgb")
+    path = tmp_path / "opencv16.png"
+    assert cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1]))
+
+    np.testing.assert_array_equal(load_image(path), rgb)
+
+
+# --- mode conversions on load -----------------------------------------------------------------
+
+
+def test_palette_png_loads_as_rgb(tmp_path):
+    from PIL import Image
+
+    rgb = make_image("uint8", "rgb") // 64 * 64  # few colours, so the palette is exact
+    path = tmp_path / "palette.png"
+    Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=64).save(path)
+
+    loaded = load_image(path)
+
+    assert loaded.shape == rgb.shape
+    np.testing.assert_array_equal(loaded, rgb)
+
+
+def test_palette_png_with_transparency_loads_as_rgba(tmp_path):
+    from PIL import Image
+
+    indices = np.arange(np.prod(SHAPE), dtype=np.uint8).reshape(SHAPE) % 4
+    palette_image = Image.fromarray(indices, mode="L").convert("P")
+    palette_image.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9])
+    path = tmp_path / "palette_alpha.png"
+    palette_image.save(path, transparency=bytes([255, 255, 255, 0]))
+
+    loaded = load_image(path)
+
+    assert loaded.shape == SHAPE + (4,)
+    np.testing.assert_array_equal(loaded[..., 3], np.where(indices == 3, 0, 255))
+    np.testing.assert_array_equal(loaded[indices == 0][:, :3], [[255, 0, 0]] * (indices == 0).sum())
+
+
+def test_gray_alpha_png_loads_as_rgba(tmp_path):
+    from PIL import Image
+
+    gray, alpha = make_image("uint8", "gray", seed=1), make_image("uint8", "gray", seed=2)
+    path = tmp_path / "la.png"
+    Image.fromarray(np.dstack([gray, alpha]), mode="LA").save(path)
+
+    loaded = load_image(path)
+
+    np.testing.assert_array_equal(loaded, np.dstack([gray, gray, gray, alpha]))
+
+
+def test_bilevel_tiff_loads_as_uint8_0_and_255(tmp_path):
+    import tifffile
+
+    mask = make_image("uint8", "gray") > 127
+    path = tmp_path / "mask.tif"
+    tifffile.imwrite(path, mask, photometric="minisblack")
+
+    loaded = load_image(path)
+
+    assert loaded.dtype == np.uint8
+    np.testing.assert_array_equal(loaded, np.where(mask, 255, 0))
+
+
+def test_min_is_white_tiff_is_inverted_to_min_is_black(tmp_path):
+    import tifffile
+
+    stored = make_image("uint8", "gray")
+    path = tmp_path / "miniswhite.tif"
+    tifffile.imwrite(path, stored, photometric="miniswhite")
+
+    np.testing.assert_array_equal(load_image(path), 255 - stored)
+
+
+def test_float64_tiff_loads_as_float32(tmp_path):
+    import tifffile
+
+    image = np.random.default_rng(0).random(SHAPE)
+    path = tmp_path / "double.tif"
+    tifffile.imwrite(path, image)
+
+    loaded = load_image(path)
+
+    assert loaded.dtype == np.float32
+    np.testing.assert_allclose(loaded, image, rtol=1e-6)
+
+
+def test_int16_tiff_keeps_its_signed_dtype(tmp_path):
+    import tifffile
+
+    image = make_image("int16", "gray")
+    path = tmp_path / "ct.tif"
+    tifffile.imwrite(path, image)
+
+    loaded = load_image(path)
+
+    assert loaded.dtype == np.int16
+    np.testing.assert_array_equal(loaded, image)
+
+
+def test_lzw_tiff_loads_through_the_pillow_fallback(tmp_path):
+    from PIL import Image
+
+    image = make_image("uint8", "rgb")
+    path = tmp_path / "lzw.tif"
+    Image.fromarray(image).save(path, compression="tiff_lzw")
+
+    np.testing.assert_array_equal(load_image(path), image)
+
+
+def test_content_decides_format_over_extension(tmp_path):
+    image = make_image("uint16", "rgb")
+    png = tmp_path / "image.png"
+    save_image(png, image)
+    renamed = png.rename(tmp_path / "image.tif")
+
+    np.testing.assert_array_equal(load_image(renamed), image)
+
+
+# --- EXIF orientation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("orientation", "rotate"),
+    [
+        pytest.param(3, lambda a: np.rot90(a, 2), id="3-rotate-180"),
+        pytest.param(6, lambda a: np.rot90(a, -1), id="6-rotate-90-clockwise"),
+        pytest.param(8, lambda a: np.rot90(a, 1), id="8-rotate-90-counterclockwise"),
+    ],
+)
+def test_jpeg_exif_orientation_is_applied(tmp_path, orientation, rotate):
+    from PIL import Image
+
+    stored = np.zeros((32, 48, 3), dtype=np.uint8)  # flat 16-pixel blocks compress cleanly
+    stored[:16, :16] = [255, 0, 0]
+    stored[:16, 32:] = [0, 255, 0]
+    stored[16:, 16:32] = [0, 0, 255]
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "rotated.jpg"
+    Image.fromarray(stored).save(path, exif=exif.tobytes(), quality=95)
+
+    loaded = load_image(path)
+    expected = rotate(stored)
+
+    assert loaded.shape == expected.shape
+    assert np.abs(loaded.astype(int) - expected).mean() < 4
+
+
+# --- medical formats --------------------------------------------------------------------------
+
+
+def test_dicom_written_by_simpleitk_loads_as_uint16_gray(tmp_path):
+    import SimpleITK as sitk
+
+    image = np.random.default_rng(0).integers(0, 4096, (20, 24), dtype=np.uint16)
+    path = tmp_path / "slice.dcm"
+    sitk.WriteImage(sitk.GetImageFromArray(image), str(path))
+
+    loaded = load_image(path)
+
+    assert loaded.dtype == np.uint16
+    np.testing.assert_array_equal(loaded, image)
+
+
+@pytest.mark.parametrize("ext", [".nii", ".nii.gz"])
+def test_nifti_loads_its_own_pixels_next_to_a_sibling_of_the_same_name(tmp_path, ext):
+    other = ".nii.gz" if ext == ".nii" else ".nii"
+    save_image(tmp_path / f"scan{other}", make_image("uint16", "gray", seed=1))
+    image = make_image("uint16", "gray", seed=2)
+    save_image(tmp_path / f"scan{ext}", image)
+
+    np.testing.assert_array_equal(load_image(tmp_path / f"scan{ext}"), image)
+
+
+def test_volume_with_more_than_two_dimensions_raises(tmp_path):
+    import SimpleITK as sitk
+
+    path = tmp_path / "volume.nrrd"
+    sitk.WriteImage(sitk.GetImageFromArray(np.zeros((3, 8, 9), dtype=np.uint8)), str(path))
+
+    with pytest.raises(ImageIOError, match=r"volume\.nrrd.*only 2D"):
+        load_image(path)
+
+
+@pytest.mark.parametrize(
+    ("volume_shape", "expected_shape"),
+    [((1, 8, 9), (8, 9)), ((8, 1, 9), (8, 9)), ((1, 1, 9), (1, 9))],
+)
+def test_volume_with_a_single_slice_loads_as_2d(tmp_path, volume_shape, expected_shape):
+    import SimpleITK as sitk
+
+    volume = np.arange(np.prod(volume_shape), dtype=np.uint16).reshape(volume_shape)
+    path = tmp_path / "slice.mha"
+    sitk.WriteImage(sitk.GetImageFromArray(volume), str(path))
+
+    loaded = load_image(path)
+
+    assert loaded.shape == expected_shape
+    np.testing.assert_array_equal(loaded, volume.reshape(expected_shape))
+
+
+# --- corrupt, truncated and missing files -----------------------------------------------------
+
+CORRUPT_EXTENSIONS = [
+    ".png",
+    ".jpg",
+    ".tif",
+    ".bmp",
+    ".webp",
+    ".dcm",
+    ".nrrd",
+    ".nii",
+    ".nii.gz",
+    ".mha",
+    ".mhd",
+]
+
+
+def _write_valid(path: Path) -> None:
+    """Write a valid 64 x 64 image whose pixel data dominates the file size."""
+    rng = np.random.default_rng(1)
+    if path.suffix == ".dcm":
+        import SimpleITK as sitk
+
+        image = rng.integers(0, 4096, (64, 64), dtype=np.uint16)
+        sitk.WriteImage(sitk.GetImageFromArray(image), str(path))
+    else:
+        save_image(path, rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+
+
+def _corrupt_content(kind: str, ext: str, tmp_path: Path) -> bytes:
+    if kind == "empty":
+        return b""
+    if kind == "random":
+        return np.random.default_rng(7).bytes(4096)
+    if kind == "text":
+        return b"this is a text file, not an image\n" * 20
+    valid = tmp_path / "valid" / f"valid{ext}"
+    valid.parent.mkdir()
+    _write_valid(valid)
+    data = valid.read_bytes()
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize("ext", CORRUPT_EXTENSIONS)
+@pytest.mark.parametrize("kind", ["empty", "random", "text", "truncated"])
+def test_corrupt_file_raises_image_io_error_naming_the_file(tmp_path, ext, kind):
+    path = tmp_path / f"{kind}_file{ext}"
+    path.write_bytes(_corrupt_content(kind, ext, tmp_path))
+
+    with pytest.raises(ImageIOError, match=re.escape(path.name)):
+        load_image(path)
+
+
+def test_mhd_whose_data_file_is_truncated_raises(tmp_path):
+    path = tmp_path / "image.mhd"
+    _write_valid(path)
+    (data_file,) = (item for item in tmp_path.iterdir() if item != path)
+    data_file.write_bytes(data_file.read_bytes()[: data_file.stat().st_size // 2])
+
+    with pytest.raises(ImageIOError, match=r"image\.mhd"):
+        load_image(path)
+
+
+def test_missing_file_raises_image_io_error_naming_the_file(tmp_path):
+    with pytest.raises(ImageIOError, match=r"missing\.png.*no such file"):
+        load_image(tmp_path / "missing.png")
+
+
+def test_directory_raises_image_io_error_naming_it(tmp_path):
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+
+    with pytest.raises(ImageIOError, match=r"folder\.png"):
+        load_image(folder)
+
+
+def test_unknown_format_raises_image_io_error(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+
+    with pytest.raises(ImageIOError, match=r"notes\.txt.*unrecognised"):
+        load_image(path)
+
+
+def test_image_io_error_is_an_os_error():
+    assert issubclass(ImageIOError, OSError)
+
+
+# --- save validation --------------------------------------------------------------------------
+
+
+def test_float32_png_raises_value_error_suggesting_tiff(tmp_path):
+    with pytest.raises(ValueError, match=r"float32.*PNG.*TIFF"):
+        save_image(tmp_path / "image.png", make_image("float32", "rgb"))
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".bmp", ".webp"])
+@pytest.mark.parametrize("dtype", ["uint16", "float32"])
+def test_8_bit_formats_reject_other_dtypes(tmp_path, ext, dtype):
+    with pytest.raises(ValueError, match=rf"image dtype {dtype} cannot be saved as"):
+        save_image(tmp_path / f"image{ext}", make_image(dtype, "rgb"))
+
+
+def test_jpeg_rejects_alpha(tmp_path):
+    with pytest.raises(ValueError, match=r"image has an alpha channel.*JPEG"):
+        save_image(tmp_path / "image.jpg", make_image("uint8", "rgba"))
+
+
+@pytest.mark.parametrize(
+    "shape", [(5,), (4, 5, 2), (4, 5, 1), (4, 5, 5), (2, 4, 5, 3), (0, 5), (4, 0, 3)]
+)
+def test_bad_shape_raises_value_error_naming_image(tmp_path, shape):
+    with pytest.raises(ValueError, match="image"):
+        save_image(tmp_path / "image.png", np.zeros(shape, dtype=np.uint8))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int64", "bool", "complex64", "int8"])
+def test_unsupported_dtype_raises_value_error_naming_image(tmp_path, dtype):
+    with pytest.raises(ValueError, match=rf"image dtype {dtype}"):
+        save_image(tmp_path / "image.tif", np.zeros((4, 5), dtype=dtype))
+
+
+def test_non_array_raises_type_error(tmp_path):
+    with pytest.raises(TypeError, match="image must be a numpy.ndarray"):
+        save_image(tmp_path / "image.png", [[0, 1], [2, 3]])
+
+
+@pytest.mark.parametrize("name", ["image.gif", "image", "image.dcm", "image.nhdr"])
+def test_unsupported_write_extension_raises_value_error_naming_the_path(tmp_path, name):
+    with pytest.raises(ValueError, match=re.escape(name) + ".*unsupported extension"):
+        save_image(tmp_path / name, make_image("uint8", "gray"))
+
+
+def test_missing_directory_raises_image_io_error(tmp_path):
+    path = tmp_path / "no" / "such" / "dir" / "image.png"
+
+    with pytest.raises(ImageIOError, match=r"image\.png"):
+        save_image(path, make_image("uint8", "gray"))
+
+
+# --- atomic writes ----------------------------------------------------------------------------
+
+
+def test_rejected_image_leaves_directory_and_existing_file_unchanged(tmp_path):
+    path = tmp_path / "image.png"
+    save_image(path, make_image("uint8", "rgb"))
+    before = path.read_bytes()
+
+    with pytest.raises(ValueError):
+        save_image(path, make_image("float32", "rgb"))
+
+    assert [item.name for item in tmp_path.iterdir()] == ["image.png"]
+    assert path.read_bytes() == before
+
+
+def test_writer_failure_midway_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    path = tmp_path / "image.tif"
+    save_image(path, make_image("uint8", "rgb"))
+    before = path.read_bytes()
+
+    def failing_writer(target: Path, image: np.ndarray) -> None:
+        target.write_bytes(b"II*\x00partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(io, "_write_tiff", failing_writer)
+    with pytest.raises(ImageIOError, match=r"image\.tif.*No space left"):
+        save_image(path, make_image("uint8", "rgb", seed=1))
+
+    assert [item.name for item in tmp_path.iterdir()] == ["image.tif"]
+    assert path.read_bytes() == before
+
+
+def test_successful_save_replaces_existing_file_without_leftovers(tmp_path):
+    path = tmp_path / "image.png"
+    save_image(path, make_image("uint8", "rgb", seed=1))
+    new = make_image("uint8", "rgb", seed=2)
+
+    save_image(path, new)
+
+    assert [item.name for item in tmp_path.iterdir()] == ["image.png"]
+    np.testing.assert_array_equal(load_image(path), new)
+
+
+# --- module contract --------------------------------------------------------------------------
+
+
+def test_importing_the_module_does_not_import_heavy_libraries():
+    heavy = ("cv2", "SimpleITK", "PIL", "tifffile")
+    code = (
+        "import sys, imgstudio.core.io; "
+        f"print(','.join(name for name in {heavy!r} if name in sys.modules))"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip() == ""
+
+
+def test_extension_lists_are_lowercase_dotted_tuples():
+    for extensions in (io.SUPPORTED_READ_EXTENSIONS, io.SUPPORTED_WRITE_EXTENSIONS):
+        assert isinstance(extensions, tuple)
+        assert all(ext.startswith(".") and ext == ext.lower() for ext in extensions)
+    assert set(io.SUPPORTED_WRITE_EXTENSIONS) <= set(io.SUPPORTED_READ_EXTENSIONS)
+    assert {".png", ".jpg", ".tif", ".dcm", ".nii.gz"} <= set(io.SUPPORTED_READ_EXTENSIONS)
