@@ -1,0 +1,146 @@
+"""A workspace: one open document with its history, file path and saved state.
+
+This is the model the editor window shows; it has no Qt in it, so opening, importing,
+saving and "is it modified?" are tested headless.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from imgstudio.core.document import Document, ImageLayer, Layer, LabelsLayer, PointsLayer
+from imgstudio.core.events import Signal
+from imgstudio.core.history import AddLayer, History
+from imgstudio.core.io import load_image, save_image
+from imgstudio.core.project import PROJECT_EXTENSION, load_project, save_project
+
+DEFAULT_UNDO_BUDGET = 1 << 30
+
+
+class Workspace:
+    """The document being edited, its undo history and where it lives on disk.
+
+    Signals: ``path_changed(path or None)``, ``modified_changed(bool)``.
+    """
+
+    def __init__(self, document: Document | None = None, *,
+                 undo_budget: int = DEFAULT_UNDO_BUDGET) -> None:
+        self.document = document or Document()
+        self.history = History(self.document, budget_bytes=undo_budget)
+        self.path: str | None = None
+        self.view: dict[str, Any] = {}
+        #: The image file this workspace was opened from, if it was not a project.
+        self.source_path: str | None = None
+        self._saved_at: object = self._state_token()
+        self.path_changed = Signal()
+        self.modified_changed = Signal()
+        self._was_modified = False
+        self.history.changed.connect(self._on_history_changed)
+
+    # -- modified state -----------------------------------------------------------------------
+    def _state_token(self) -> object:
+        steps = self.history.steps
+        index = self.history.index
+        return steps[index] if 0 <= index < len(steps) else None
+
+    @property
+    def modified(self) -> bool:
+        return self._state_token() is not self._saved_at
+
+    def _on_history_changed(self) -> None:
+        modified = self.modified
+        if modified != self._was_modified:
+            self._was_modified = modified
+            self.modified_changed.emit(modified)
+
+    def mark_saved(self) -> None:
+        self._saved_at = self._state_token()
+        self._on_history_changed()
+
+    @property
+    def title(self) -> str:
+        shown = self.path or self.source_path
+        name = os.path.basename(shown) if shown else "Untitled"
+        return name + (" *" if self.modified else "")
+
+    # -- files --------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], **kwargs: Any) -> Workspace:
+        """Open an image (one layer) or a ``.imgs`` project; errors name the file."""
+        path = os.fspath(path)
+        if path.lower().endswith(PROJECT_EXTENSION):
+            project = load_project(path)
+            ws = cls(project.document, **kwargs)
+            ws.view = project.view
+            ws.path = path
+            return ws
+        image = load_image(path)
+        name = os.path.splitext(os.path.basename(path))[0]
+        ws = cls(Document([ImageLayer(image, name)]), **kwargs)
+        ws.source_path = path  # saving goes to a new project file, never over the image
+        return ws
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> str:
+        """Save as a project file (atomically); returns the path used."""
+        target = os.fspath(path) if path is not None else self.path
+        if target is None:
+            raise ValueError("no file name given for an untitled document")
+        if not target.lower().endswith(PROJECT_EXTENSION):
+            target += PROJECT_EXTENSION
+        save_project(target, self.document, self.history.recipe(), self.view)
+        if target != self.path:
+            self.path = target
+            self.path_changed.emit(target)
+        self.mark_saved()
+        return target
+
+    def import_layer(self, path: str | os.PathLike[str]) -> Layer:
+        """Add the image at ``path`` as a new layer above the active one (one undo step)."""
+        path = os.fspath(path)
+        image = load_image(path)
+        name = self.document.unique_name(os.path.splitext(os.path.basename(path))[0])
+        layer = ImageLayer(image, name)
+        index = (self.document.index(self.document.active) + 1
+                 if self.document.active is not None else len(self.document))
+        self.history.execute(AddLayer(self.document, layer, index, label=f"Import {name}"))
+        self.document.active = layer
+        return layer
+
+    def add_layer(self, layer: Layer, label: str | None = None) -> Layer:
+        index = (self.document.index(self.document.active) + 1
+                 if self.document.active is not None else len(self.document))
+        self.history.execute(AddLayer(self.document, layer, index,
+                                      label=label or f"New {layer.kind.value} layer"))
+        self.document.active = layer
+        return layer
+
+    def new_labels_layer(self, name: str = "Seeds") -> LabelsLayer:
+        size = self.document.size
+        if size is None:
+            raise ValueError("open an image before adding a labels layer")
+        layer = LabelsLayer(np.zeros(size, np.int32), self.document.unique_name(name))
+        self.add_layer(layer)
+        return layer
+
+    def new_points_layer(self, name: str = "Points") -> PointsLayer:
+        layer = PointsLayer(np.zeros((0, 2)), self.document.unique_name(name))
+        self.add_layer(layer)
+        return layer
+
+    @staticmethod
+    def export_layer(layer: Layer, path: str | os.PathLike[str]) -> None:
+        """Write one raster layer to an image file (labels as 8/16-bit PNG or TIFF)."""
+        data = layer.data
+        if not isinstance(data, np.ndarray) or data.ndim < 2:
+            raise ValueError(f"layer {layer.name!r} is not a raster layer and cannot be exported")
+        if isinstance(layer, LabelsLayer):
+            if data.min(initial=0) < 0 or data.max(initial=0) > 65535:
+                raise ValueError("labels outside 0..65535 cannot be exported as an image")
+            data = data.astype(np.uint8 if data.max(initial=0) < 256 else np.uint16)
+        save_image(path, data)
+
+    def close(self) -> None:
+        self.history.close()
