@@ -225,6 +225,8 @@ def check_points(points: Any, name: str = "points") -> np.ndarray:
         return arr.reshape(0, 2)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ValueError(f"{name} must have shape (N, 2) in (x, y); got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite coordinates")
     return arr
 
 
