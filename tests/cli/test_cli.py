@@ -1,0 +1,142 @@
+"""The imgstudio command, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from imgstudio.core.io import load_image, save_image
+from imgstudio.core.recipe import RecipeStep, save_recipe
+
+
+def imgstudio(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    return subprocess.run(
+        [sys.executable, "-m", "imgstudio", *args],
+        capture_output=True, text=True, timeout=120, cwd=cwd, env=env,
+    )
+
+
+@pytest.fixture
+def png(tmp_path, astronaut_small):
+    path = tmp_path / "in.png"
+    save_image(path, astronaut_small)
+    return path
+
+
+def test_run_invert_writes_the_inverted_image(tmp_path, png, astronaut_small):
+    out = tmp_path / "out.png"
+    proc = imgstudio("run", "basic.invert", str(png), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert np.array_equal(load_image(out), 255 - astronaut_small)
+
+
+def test_run_passes_parameters(tmp_path, png, astronaut_small):
+    out = tmp_path / "out.png"
+    proc = imgstudio("run", "basic.crop", str(png), "-o", str(out),
+                     "-p", "x=2", "-p", "y=3", "-p", "width=10", "-p", "height=5", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["shape"] == [5, 10, 3]
+    assert np.array_equal(load_image(out), astronaut_small[3:8, 2:12])
+
+
+def test_unknown_operation_exits_2_with_a_suggestion(tmp_path, png):
+    proc = imgstudio("run", "basic.invertt", str(png), "-o", str(tmp_path / "o.png"))
+    assert proc.returncode == 2
+    assert "unknown operation 'basic.invertt'" in proc.stderr and "basic.invert" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bad_parameter_exits_2_naming_it(tmp_path, png):
+    proc = imgstudio("run", "basic.gamma", str(png), "-o", str(tmp_path / "o.png"),
+                     "-p", "gamma=-3")
+    assert proc.returncode == 2
+    assert "gamma" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_unknown_parameter_exits_2(tmp_path, png):
+    proc = imgstudio("run", "basic.invert", str(png), "-o", str(tmp_path / "o.png"),
+                     "-p", "strength=3")
+    assert proc.returncode == 2 and "strength" in proc.stderr
+
+
+def test_missing_input_file_exits_2_naming_it(tmp_path):
+    proc = imgstudio("run", "basic.invert", str(tmp_path / "nope.png"), "-o",
+                     str(tmp_path / "o.png"))
+    assert proc.returncode == 2 and "nope.png" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_corrupt_input_file_exits_2_naming_it(tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    proc = imgstudio("run", "basic.invert", str(bad), "-o", str(tmp_path / "o.png"))
+    assert proc.returncode == 2 and "broken.png" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_output_option_exits_2(png):
+    proc = imgstudio("run", "basic.invert", str(png))
+    assert proc.returncode == 2 and "-o" in proc.stderr
+
+
+def test_ops_json_lists_every_basic_operation():
+    proc = imgstudio("ops", "--json")
+    assert proc.returncode == 0, proc.stderr
+    ids = {op["id"] for op in json.loads(proc.stdout)}
+    assert {"basic.invert", "basic.crop", "basic.rotate", "basic.color_mask"} <= ids
+
+
+def test_ops_plain_listing_shows_summary_lines():
+    proc = imgstudio("ops")
+    assert proc.returncode == 0
+    assert any(line.startswith("basic.invert") for line in proc.stdout.splitlines())
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["batch", "--help"],
+                                  ["ops", "--help"]])
+def test_help_everywhere(args):
+    proc = imgstudio(*args)
+    assert proc.returncode == 0 and "usage" in proc.stdout.lower()
+
+
+def test_batch_replays_a_recipe_and_skips_a_bad_file(tmp_path, astronaut_small):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        save_image(src / f"img{i}.png", np.roll(astronaut_small, i, axis=1))
+    (src / "zbroken.png").write_bytes(b"not a png at all")
+    recipe = tmp_path / "r.json"
+    save_recipe(recipe, [RecipeStep("basic.invert"), RecipeStep("basic.flip",
+                                                                  {"axis": "vertical"})])
+    out = tmp_path / "out"
+    proc = imgstudio("batch", str(recipe), str(src), str(out), "--workers", "2")
+    assert proc.returncode == 1
+    assert "zbroken.png" in proc.stdout and "3 done, 1 failed" in proc.stdout
+    for i in range(3):
+        expected = np.flipud(255 - np.roll(astronaut_small, i, axis=1))
+        assert np.array_equal(load_image(out / f"img{i}.png"), expected)
+
+
+def test_batch_with_a_bad_recipe_exits_2(tmp_path):
+    recipe = tmp_path / "r.json"
+    recipe.write_text("{}")
+    (tmp_path / "in").mkdir()
+    proc = imgstudio("batch", str(recipe), str(tmp_path / "in"), str(tmp_path / "out"))
+    assert proc.returncode == 2 and "r.json" in proc.stderr
+
+
+def test_importing_the_cli_does_not_load_qt():
+    code = ("import sys, imgstudio.cli, imgstudio.api; import imgstudio.core.registry as r; "
+            "r.all_specs(); print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('PySide6','torch','SimpleITK','dlib','sklearn','cv2','skimage','scipy')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
