@@ -18,8 +18,8 @@ from imgstudio.core import registry
 from imgstudio.core.document import (
     Document,
     ImageLayer,
-    Layer,
     LabelsLayer,
+    Layer,
     PointsLayer,
     Shape,
     ShapesLayer,
@@ -48,16 +48,6 @@ def plain_params(params: dict[str, Any]) -> dict[str, Any]:
             value = value.item()
         out[name] = value
     return out
-
-
-@dataclass
-class Applied:
-    """What :func:`apply_operation` did: the command pushed (None for pure results) and the
-    raw result of the op."""
-
-    command: Command | None
-    result: Any
-    new_layers: list[Layer]
 
 
 def compute(
@@ -100,13 +90,21 @@ def boxes_to_shapes(boxes: Boxes) -> list[Shape]:
             text=label,
             score=float(score),
         )
-        for (x0, y0, x1, y1), score, label in zip(boxes.xyxy, boxes.scores, boxes.labels)
+        for (x0, y0, x1, y1), score, label in zip(boxes.xyxy, boxes.scores, boxes.labels, strict=False)
     ]
 
 
-def apply_operation(
+@dataclass
+class Prepared:
+    """An op computed and its history command built, not yet applied to the document."""
+
+    command: Command | None
+    result: Any
+    new_layers: list[Layer]
+
+
+def prepare_operation(
     document: Document,
-    history: History,
     op_id: str,
     params: dict[str, Any] | None = None,
     *,
@@ -115,14 +113,16 @@ def apply_operation(
     output: str = "auto",
     progress: Progress | None = None,
     result: Any = None,
-) -> Applied:
-    """Run ``op_id`` on ``layer`` (default: the active layer) and record one history step.
+) -> Prepared:
+    """Run ``op_id`` and build the one command that records its effect; change nothing.
 
-    ``inputs`` maps the op's other layer inputs to layers of the document. ``output`` is
-    ``"replace"`` (write an image result into ``layer``), ``"new_layer"`` or ``"auto"``:
-    replace when the op maps an image layer to an image, else add new layers. ``result`` lets a
-    caller that already computed the op off the UI thread (see :func:`compute`) skip the
-    computation. Raises whatever the op raises; then nothing has changed.
+    This is the slow part (the op itself and, for pixel edits, diffing and compressing the
+    changed tiles), so the editor calls it on a worker thread and :func:`commit` on the UI
+    thread. ``layer`` defaults to the active layer; ``inputs`` maps the op's other layer inputs
+    to layers. ``output`` is ``"replace"`` (write an image result into ``layer``),
+    ``"new_layer"`` or ``"auto"``: replace when the op maps an image layer to an image, else
+    add new layers. ``result`` skips running the op when the caller already has its output.
+    Raises whatever the op raises (``ValueError`` naming a bad parameter).
     """
     spec = registry.get(op_id)
     params = dict(params or {})
@@ -140,7 +140,7 @@ def apply_operation(
                     f"{op_id}: {ispec.name} must be a {ispec.kind.value} layer; "
                     f"{layer.name!r} is a {layer.kind.value} layer"
                 )
-            data_inputs[ispec.name] = layer.data
+            data_inputs[ispec.name] = [layer.data] if ispec.many else layer.data
             continue
         chosen = extra.get(ispec.name)
         if chosen is None:
@@ -173,20 +173,52 @@ def apply_operation(
     if output == "replace" and not replace:
         raise ValueError(f"{op_id}: its result cannot replace the layer {getattr(layer, 'name', '')!r}")
     step = RecipeStep(op_id, plain_params(checked), roles, "replace" if replace else "new_layer")
-    label = spec.title
     if replace:
-        command: Command = SetPixels(layer, np.asarray(result), label=label, step=step)
-        history.execute(command)
-        return Applied(command, result, [])
+        if progress is not None:
+            progress.check()
+        return Prepared(SetPixels(layer, np.asarray(result), label=spec.title, step=step), result, [])
     base_name = layer.name if layer is not None else spec.title
     new_layers = result_layers(spec, result, base_name)
     if not new_layers:
-        return Applied(None, result, [])
-    index = document.index(layer) + 1 if layer is not None and layer in document else len(document)
-    adds = [AddLayer(document, lay, index + i) for i, lay in enumerate(new_layers)]
-    command = adds[0] if len(adds) == 1 else Group(label, adds)
-    command.label = label
+        return Prepared(None, result, [])
+    anchor = layer if layer is not None and layer in document else None
+    index = document.index(anchor) + 1 if anchor is not None else len(document)
+    adds: list[Command] = [AddLayer(document, lay, index + i) for i, lay in enumerate(new_layers)]
+    command = adds[0] if len(adds) == 1 else Group(spec.title, adds)
+    command.label = spec.title
     command.step = step
-    history.execute(command)
-    document.active = new_layers[0]
-    return Applied(command, result, new_layers)
+    return Prepared(command, result, new_layers)
+
+
+#: The name callers used before prepare/commit were split.
+Applied = Prepared
+
+
+def commit(history: History, document: Document, prepared: Prepared) -> Prepared:
+    """Apply a prepared operation as one history step (cheap; UI thread)."""
+    if prepared.command is not None:
+        history.execute(prepared.command)
+    if prepared.new_layers and prepared.new_layers[0] in document:
+        document.active = prepared.new_layers[0]
+    return prepared
+
+
+def apply_operation(
+    document: Document,
+    history: History,
+    op_id: str,
+    params: dict[str, Any] | None = None,
+    *,
+    layer: Layer | None = None,
+    inputs: dict[str, Layer | list[Layer] | None] | None = None,
+    output: str = "auto",
+    progress: Progress | None = None,
+    result: Any = None,
+) -> Prepared:
+    """:func:`prepare_operation` then :func:`commit`: run an op on the document as one step.
+
+    A failed or cancelled op raises and leaves the document and the history untouched.
+    """
+    prepared = prepare_operation(document, op_id, params, layer=layer, inputs=inputs,
+                                 output=output, progress=progress, result=result)
+    return commit(history, document, prepared)

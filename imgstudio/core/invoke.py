@@ -38,7 +38,7 @@ def bind(spec: OperationSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
             f"({', '.join(i.name for i in spec.inputs) or 'none'}); got {len(args)} positional"
         )
     inputs: dict[str, Any] = {}
-    for ispec, value in zip(spec.inputs, args):
+    for ispec, value in zip(spec.inputs, args, strict=False):
         inputs[ispec.name] = value
     params: dict[str, Any] = {}
     input_names = {i.name for i in spec.inputs}

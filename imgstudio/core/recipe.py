@@ -142,7 +142,7 @@ def replay(
         result = call(spec, inputs, params, sub)
         if spec.output.kind in ("image", "labels", "points"):
             current, kind = result, spec.output.kind
-        elif hasattr(result, "image") and isinstance(getattr(result, "image"), np.ndarray):
+        elif hasattr(result, "image") and isinstance(result.image, np.ndarray):
             current, kind = result.image, "image"
             collected.append((n, step.op_id, result))
         else:

@@ -462,7 +462,7 @@ def build_spec(
                 raise TypeError(f"operation {op_id}: layer input {name} may only default to None")
             inputs.append(InputSpec(name, kind, optional or p.default is None, many, docs.get(name, "")))
             continue
-        if p.kind is p.POSITIONAL_ONLY or (p.kind is p.POSITIONAL_OR_KEYWORD and not inputs):
+        if p.kind is not p.KEYWORD_ONLY:
             raise TypeError(f"operation {op_id}: parameter {name} must be keyword-only")
         params.append(_param_spec(op_id, name, tp, p.default, docs.get(name, "")))
     output = _output_spec(hints.get("return", inspect.Signature.empty), op_id)

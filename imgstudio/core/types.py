@@ -172,7 +172,7 @@ class Table(_Result):
 
     def rows(self) -> list[dict[str, Any]]:
         names = list(self.columns)
-        return [dict(zip(names, values)) for values in zip(*self.columns.values())]
+        return [dict(zip(names, values, strict=False)) for values in zip(*self.columns.values(), strict=False)]
 
 
 @dataclass(frozen=True, eq=False)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from imgstudio.core.document import Document, ImageLayer, Layer, LabelsLayer, PointsLayer
+from imgstudio.core.document import Document, ImageLayer, LabelsLayer, Layer, PointsLayer
 from imgstudio.core.events import Signal
 from imgstudio.core.history import AddLayer, History
 from imgstudio.core.io import load_image, save_image
@@ -105,16 +105,17 @@ class Workspace:
         layer = ImageLayer(image, name)
         index = (self.document.index(self.document.active) + 1
                  if self.document.active is not None else len(self.document))
-        self.history.execute(AddLayer(self.document, layer, index, label=f"Import {name}"))
-        self.document.active = layer
+        command = AddLayer(self.document, layer, index)
+        command.label = f"Import {name}"
+        self.history.execute(command)
         return layer
 
     def add_layer(self, layer: Layer, label: str | None = None) -> Layer:
         index = (self.document.index(self.document.active) + 1
                  if self.document.active is not None else len(self.document))
-        self.history.execute(AddLayer(self.document, layer, index,
-                                      label=label or f"New {layer.kind.value} layer"))
-        self.document.active = layer
+        command = AddLayer(self.document, layer, index)
+        command.label = label or f"New {layer.kind.value} layer"
+        self.history.execute(command)
         return layer
 
     def new_labels_layer(self, name: str = "Seeds") -> LabelsLayer:

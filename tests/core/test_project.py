@@ -43,7 +43,7 @@ def test_round_trip_keeps_every_layer_exactly(tmp_path, document):
     project = load_project(path)
     again = project.document
     assert [lay.name for lay in again] == [lay.name for lay in document]
-    for a, b in zip(document, again):
+    for a, b in zip(document, again, strict=False):
         assert type(a) is type(b) and a.id == b.id and a.properties() == b.properties()
         if isinstance(a, ShapesLayer):
             assert [s.to_json() for s in a.data] == [s.to_json() for s in b.data]

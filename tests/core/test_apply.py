@@ -1,0 +1,77 @@
+"""Applying operations to a document: one history step, nothing changed on failure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import imgstudio.api as api
+from imgstudio.core.apply import apply_operation, commit, prepare_operation
+from imgstudio.core.document import Document, ImageLayer, PointsLayer
+from imgstudio.core.history import History
+from imgstudio.core.progress import Cancelled, Progress
+
+
+@pytest.fixture
+def doc_and_history(astronaut_small):
+    doc = Document([ImageLayer(astronaut_small.copy(), "photo")])
+    history = History(doc)
+    yield doc, history
+    history.close()
+
+
+def test_image_op_replaces_pixels_in_one_undoable_step(doc_and_history, astronaut_small):
+    doc, history = doc_and_history
+    apply_operation(doc, history, "basic.gamma", {"gamma": 2.0})
+    assert np.array_equal(doc[0].data, api.run("basic.gamma", astronaut_small, gamma=2.0))
+    assert len(history.steps) == 1 and history.recipe()[0].params == {"gamma": 2.0}
+    history.undo()
+    assert np.array_equal(doc[0].data, astronaut_small)
+
+
+def test_labels_output_becomes_a_new_active_layer(doc_and_history, astronaut_small):
+    doc, history = doc_and_history
+    done = apply_operation(doc, history, "basic.color_mask")
+    assert len(doc) == 2 and doc.active is done.new_layers[0]
+    assert np.array_equal(doc[1].data, api.run("basic.color_mask", astronaut_small))
+    history.undo()
+    assert len(doc) == 1
+
+
+def test_prepare_changes_nothing_until_commit(doc_and_history, astronaut_small):
+    doc, history = doc_and_history
+    prepared = prepare_operation(doc, "basic.invert")
+    assert np.array_equal(doc[0].data, astronaut_small) and not history.steps
+    commit(history, doc, prepared)
+    assert np.array_equal(doc[0].data, 255 - astronaut_small)
+
+
+def test_failing_op_leaves_document_and_history_untouched(doc_and_history, astronaut_small):
+    doc, history = doc_and_history
+    with pytest.raises(ValueError, match="white"):
+        apply_operation(doc, history, "basic.levels", {"black": 200, "white": 100})
+    assert not history.steps and np.array_equal(doc[0].data, astronaut_small)
+
+
+def test_cancelled_op_leaves_everything_untouched(doc_and_history, astronaut_small):
+    doc, history = doc_and_history
+    progress = Progress()
+    progress.cancel()
+    with pytest.raises(Cancelled):
+        apply_operation(doc, history, "basic.invert", progress=progress)
+    assert not history.steps and np.array_equal(doc[0].data, astronaut_small)
+
+
+def test_extra_layer_inputs_are_recorded_by_name(doc_and_history, astronaut_small):
+    doc, history = doc_and_history
+    pts = doc.append(PointsLayer([[0, 0], [20, 0], [0, 20]], "pts"))
+    doc.active = doc[0]
+    apply_operation(doc, history, "basic.affine", inputs={"src": pts, "dst": pts})
+    assert history.recipe()[0].inputs == {"src": "pts", "dst": "pts"}
+
+
+def test_wrong_layer_kind_is_named(doc_and_history):
+    doc, history = doc_and_history
+    pts = doc.append(PointsLayer([[0, 0]], "pts"))
+    with pytest.raises(ValueError, match="points layer"):
+        apply_operation(doc, history, "basic.invert", layer=pts)
