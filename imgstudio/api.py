@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from imgstudio.core import registry
 from imgstudio.core.invoke import bind, call
 from imgstudio.core.io import ImageIOError, load_image, save_image

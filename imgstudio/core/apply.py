@@ -112,7 +112,6 @@ def prepare_operation(
     inputs: dict[str, Layer | list[Layer] | None] | None = None,
     output: str = "auto",
     progress: Progress | None = None,
-    result: Any = None,
 ) -> Prepared:
     """Run ``op_id`` and build the one command that records its effect; change nothing.
 
@@ -121,8 +120,7 @@ def prepare_operation(
     thread. ``layer`` defaults to the active layer; ``inputs`` maps the op's other layer inputs
     to layers. ``output`` is ``"replace"`` (write an image result into ``layer``),
     ``"new_layer"`` or ``"auto"``: replace when the op maps an image layer to an image, else
-    add new layers. ``result`` skips running the op when the caller already has its output.
-    Raises whatever the op raises (``ValueError`` naming a bad parameter).
+    add new layers. Raises whatever the op raises (``ValueError`` naming a bad parameter).
     """
     spec = registry.get(op_id)
     params = dict(params or {})
@@ -157,10 +155,7 @@ def prepare_operation(
                 )
             data_inputs[ispec.name] = chosen.data
             roles[ispec.name] = chosen.name
-    if result is None:
-        result, checked = compute(spec, data_inputs, params, progress)
-    else:
-        _, checked = bind(spec, (), {**data_inputs, **params})
+    result, checked = compute(spec, data_inputs, params, progress)
 
     replace = (
         layer is not None
@@ -190,10 +185,6 @@ def prepare_operation(
     return Prepared(command, result, new_layers)
 
 
-#: The name callers used before prepare/commit were split.
-Applied = Prepared
-
-
 def commit(history: History, document: Document, prepared: Prepared) -> Prepared:
     """Apply a prepared operation as one history step (cheap; UI thread)."""
     if prepared.command is not None:
@@ -213,12 +204,11 @@ def apply_operation(
     inputs: dict[str, Layer | list[Layer] | None] | None = None,
     output: str = "auto",
     progress: Progress | None = None,
-    result: Any = None,
 ) -> Prepared:
     """:func:`prepare_operation` then :func:`commit`: run an op on the document as one step.
 
     A failed or cancelled op raises and leaves the document and the history untouched.
     """
     prepared = prepare_operation(document, op_id, params, layer=layer, inputs=inputs,
-                                 output=output, progress=progress, result=result)
+                                 output=output, progress=progress)
     return commit(history, document, prepared)

@@ -37,4 +37,4 @@ def report(title: str, rows: list[tuple[str, str, str, str]]) -> None:
     print(f"\n== {title}")
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
-        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)))

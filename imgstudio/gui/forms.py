@@ -1,0 +1,269 @@
+"""Parameter forms generated from an :class:`~imgstudio.core.spec.OperationSpec` (magicgui-style).
+
+One table maps a parameter kind to its editor (:data:`FIELD_TYPES`); an unknown kind is a
+``TypeError`` when the form is built. Layer inputs other than the first (the active layer is
+``image``) become layer pickers filtered by kind and kept in sync with the document.
+
+==========  ===========================================================================
+kind        editor
+==========  ===========================================================================
+int         ``QSpinBox`` (+ ``QSlider`` when both bounds are finite)
+float       ``QDoubleSpinBox`` (+ ``QSlider`` when both bounds are finite)
+bool        ``QCheckBox``
+choice      ``QComboBox`` of the choices (an enum member shows its value)
+str         ``QLineEdit``
+path        ``QLineEdit`` + "…" button (``QFileDialog``)
+color       a button painted in the colour (``QColorDialog`` on click)
+floats      ``QLineEdit`` of comma-separated numbers, checked with ``ParamSpec.coerce``
+==========  ===========================================================================
+
+``T | None`` ("automatic") adds an *auto* checkbox to int/float/bool/choice/color editors:
+checked means ``None`` and disables the editor. For str/path/floats an empty field means
+``None``. Last-used values live in ``QSettings`` under ``ops/<op_id>/<param>`` as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QWidget,
+)
+
+from imgstudio.core.apply import plain_params
+from imgstudio.core.document import Document, Layer
+from imgstudio.core.spec import InputSpec, OperationSpec
+from imgstudio.gui.form_fields import FIELD_TYPES, Field, initial_value, label_for
+from imgstudio.gui.panels import ModelLink
+
+__all__ = ["FIELD_TYPES", "NONE_TEXT", "ParamForm", "remember_values"]
+
+NONE_TEXT = "(none)"
+
+
+class _LayerPicker:
+    """A combo box (or a checkable list for ``many``) of the document's layers of one kind."""
+
+    def __init__(self, ispec: InputSpec, document: Document, notify: Callable[[], None]) -> None:
+        self.ispec = ispec
+        self.document = document
+        self.notify = notify
+        self.widget: QComboBox | QListWidget
+        if ispec.many:
+            self.widget = QListWidget()
+            self.widget.setMaximumHeight(90)
+            self.widget.itemChanged.connect(lambda _item: self.notify())
+        else:
+            self.widget = QComboBox()
+            self.widget.currentIndexChanged.connect(lambda _i: self.notify())
+        self.widget.setToolTip(ispec.doc or f"A {ispec.kind.value} layer")
+        active = document.active
+        candidates = document.of_kind(ispec.kind)
+        if ispec.many:
+            chosen = [] if ispec.optional else [x for x in candidates if x is not active]
+        else:
+            others = [x for x in candidates if x is not active] or candidates
+            chosen = None if ispec.optional or not others else others[0]
+        self.refill(chosen)
+
+    def layers(self) -> list[Layer]:
+        return self.document.of_kind(self.ispec.kind)
+
+    def refill(self, chosen: Any) -> None:
+        """Rebuild the items from the document, keeping ``chosen`` (a layer, list or None)."""
+        w = self.widget
+        w.blockSignals(True)
+        w.clear()
+        if isinstance(w, QListWidget):
+            keep = {x.id for x in chosen or []}
+            for lay in self.layers():
+                item = QListWidgetItem(lay.name)
+                item.setData(Qt.ItemDataRole.UserRole, lay.id)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked if lay.id in keep
+                                   else Qt.CheckState.Unchecked)
+                w.addItem(item)
+        else:
+            if self.ispec.optional:
+                w.addItem(NONE_TEXT, None)
+            for lay in self.layers():
+                w.addItem(lay.name, lay.id)
+            index = w.findData(chosen.id) if chosen is not None else -1
+            w.setCurrentIndex(max(index, 0))  # "(none)" or the first layer
+        w.blockSignals(False)
+
+    def chosen_ids(self) -> list[str]:
+        w = self.widget
+        if isinstance(w, QListWidget):
+            return [w.item(i).data(Qt.ItemDataRole.UserRole) for i in range(w.count())
+                    if w.item(i).checkState() == Qt.CheckState.Checked]
+        return [] if w.currentData() is None else [w.currentData()]
+
+    def get(self) -> Any:
+        chosen = [self.document[i] for i in self.chosen_ids()]
+        if self.ispec.many:
+            return chosen
+        return chosen[0] if chosen else None
+
+    def set(self, value: Any) -> None:
+        def find(v: Any) -> Layer:
+            return self.document.by_name(v) if isinstance(v, str) else v
+
+        chosen = [find(v) for v in value] if self.ispec.many else (
+            None if value is None else find(value))
+        self.refill(chosen)
+
+    def sync(self) -> None:
+        """Follow a document change; notify when the selection changed because of it."""
+        before = self.chosen_ids()
+        alive = [self.document[i] for i in before if any(x.id == i for x in self.document)]
+        self.refill(alive if self.ispec.many else (alive[0] if alive else None))
+        if self.chosen_ids() != before:
+            self.notify()
+
+
+class ParamForm(QWidget):
+    """The form of one operation: parameter editors and layer pickers.
+
+    Signal ``changed()`` is emitted once per user change (never while :meth:`set_values` runs).
+    """
+
+    changed = Signal()
+
+    def __init__(self, spec: OperationSpec, document: Document,
+                 settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.document = document
+        self.settings = settings if settings is not None else QSettings("imgstudio", "imgstudio")
+        self._quiet = 1  # building and restoring emit nothing
+        layout = QFormLayout(self)
+        layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        layout.setFormAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        layout.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.pickers: dict[str, _LayerPicker] = {}
+        for ispec in spec.inputs[1:]:
+            picker = _LayerPicker(ispec, document, self._notify)
+            self.pickers[ispec.name] = picker
+            label = QLabel(f"{label_for(ispec.name)} ({ispec.kind.value})")
+            label.setToolTip(picker.widget.toolTip())
+            layout.addRow(label, picker.widget)
+        self.fields: dict[str, Field] = {}
+        for p in spec.params:
+            cls = FIELD_TYPES.get(p.kind)
+            if cls is None:
+                raise TypeError(f"{spec.id}: parameter {p.name} has unknown kind {p.kind!r}")
+            field = cls(p, self._notify)
+            self.fields[p.name] = field
+            label = QLabel(label_for(p.name))
+            label.setToolTip(p.doc)
+            layout.addRow(label, field.widget)
+        if not self.pickers and not self.fields:
+            layout.addRow(QLabel("This operation has no parameters."))
+        self._link = ModelLink(self, [(document.layer_inserted, self._on_layers),
+                                      (document.layer_removed, self._on_layers)])
+        self._named: set[str] = set()
+        self._link.connect_all()
+        self._watch_names()
+        self._restore()
+        self._quiet -= 1
+
+    # -- values -------------------------------------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        """Parameter name → Python value as the widgets show it (validate with the spec)."""
+        return {name: field.get() for name, field in self.fields.items()}
+
+    def inputs(self) -> dict[str, Layer | list[Layer] | None]:
+        """Layer inputs other than the first: name → layer, list of layers or None."""
+        return {name: picker.get() for name, picker in self.pickers.items()}
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        """Show ``values`` (coerced through the spec; ``ValueError`` naming a bad one)."""
+        self._quiet += 1
+        try:
+            for name, value in values.items():
+                if name not in self.fields:
+                    raise ValueError(f"{self.spec.id}: unknown parameter {name!r}")
+                p = self.fields[name].p
+                self.fields[name].set(None if value is None and p.optional else p.coerce(value))
+        finally:
+            self._quiet -= 1
+
+    def set_inputs(self, inputs: dict[str, Any]) -> None:
+        """Pick layers (objects or names; a list for ``many`` inputs) without emitting."""
+        self._quiet += 1
+        try:
+            for name, value in inputs.items():
+                self.pickers[name].set(value)
+        finally:
+            self._quiet -= 1
+
+    def reset(self) -> None:
+        """Back to the spec's defaults; emits ``changed`` once."""
+        self.set_values({p.name: initial_value(p) for p in self.spec.params})
+        self.changed.emit()
+
+    def widget_for(self, name: str, part: str = "editor") -> QWidget:
+        """The widget of a parameter (``part``: editor, slider, auto, button) or layer input."""
+        if name in self.pickers:
+            return self.pickers[name].widget
+        return self.fields[name].parts[part]
+
+    # -- remembered values --------------------------------------------------------------------
+    def remember(self, values: dict[str, Any] | None = None) -> None:
+        """Store ``values`` (default: the current ones) as this op's last-used values."""
+        remember_values(self.settings, self.spec, self.values() if values is None else values)
+
+    def _restore(self) -> None:
+        for p in self.spec.params:
+            raw = self.settings.value(f"ops/{self.spec.id}/{p.name}")
+            if not isinstance(raw, str):
+                continue
+            try:
+                self.set_values({p.name: json.loads(raw)})
+            except (ValueError, TypeError):
+                continue  # stale or hand-edited: keep the default
+
+    # -- document sync ------------------------------------------------------------------------
+    def _notify(self) -> None:
+        if not self._quiet:
+            self.changed.emit()
+
+    def _watch_names(self) -> None:
+        for layer in self.document:
+            if layer.id not in self._named:
+                self._named.add(layer.id)
+                self._link.add(layer.property_changed, self._on_property)
+
+    def _on_layers(self, _index: int, _layer: Layer) -> None:
+        self._watch_names()
+        for picker in self.pickers.values():
+            picker.sync()
+
+    def _on_property(self, _layer: Layer, name: str) -> None:
+        if name == "name":
+            for picker in self.pickers.values():
+                picker.sync()
+
+    def detach(self) -> None:
+        """Stop following the document (the form is being dropped)."""
+        self._link.disconnect()
+
+
+def remember_values(settings: QSettings, spec: OperationSpec, values: dict[str, Any]) -> None:
+    """Store plain (JSON) values under ``ops/<op_id>/<param>``; invalid ones are skipped."""
+    for name, value in values.items():
+        try:
+            checked = spec.param(name).coerce(value)
+        except (KeyError, ValueError):
+            continue
+        settings.setValue(f"ops/{spec.id}/{name}", json.dumps(plain_params({name: checked})[name]))
+    settings.sync()

@@ -1,0 +1,74 @@
+"""Dock panels: one module per panel, each a ``QWidget`` built on the narrowest model it needs.
+
+- :mod:`.layers` — ``LayersPanel(workspace)``: the layer stack, visibility, opacity, blend mode.
+- :mod:`.history` — ``HistoryPanel(workspace)``: undo steps, jump, save recipe / export script.
+- :mod:`.histogram` — ``HistogramPanel(workspace)``: per-channel histogram of the active layer.
+- :mod:`.jobs` — ``JobsPanel(job_manager)``: progress and Cancel for background jobs.
+
+Import the panel modules directly; this package imports nothing heavy (no pyqtgraph).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+
+class ModelLink:
+    """Connections from core-model :class:`~imgstudio.core.events.Signal`\\ s to a widget.
+
+    Core signals hold bound methods weakly, so a garbage-collected widget drops out by itself;
+    but a widget whose C++ side was deleted (``deleteLater``) or that was closed may still have
+    a live Python wrapper. A panel therefore connects through a ``ModelLink``, calls
+    :meth:`disconnect` from ``closeEvent`` and :meth:`connect_all` again from ``showEvent``;
+    the link also disconnects itself when the widget's C++ object is destroyed. Slots are held
+    weakly here too, so the link never keeps its widget alive.
+    """
+
+    def __init__(self, widget: Any, pairs: list[tuple[Any, Callable[..., Any]]] | None = None):
+        self._pairs: list[tuple[Any, weakref.WeakMethod]] = []
+        self.connected = False
+        for signal, slot in pairs or []:
+            self.add(signal, slot)
+        state = self._pairs  # the destroyed hook must not reference the widget or the link
+        widget.destroyed.connect(lambda *_: ModelLink._drop(state))
+
+    def add(self, signal: Any, slot: Callable[..., Any]) -> None:
+        """Remember ``signal -> slot`` (a bound method); connect it now if the link is live."""
+        self._pairs.append((signal, weakref.WeakMethod(slot)))
+        if self.connected:
+            signal.connect(slot)
+
+    def remove(self, signal: Any, slot: Callable[..., Any]) -> None:
+        """Forget ``signal -> slot`` and disconnect it."""
+        self._pairs[:] = [(s, r) for s, r in self._pairs if not (s is signal and r() == slot)]
+        signal.disconnect(slot)
+
+    def connect_all(self) -> None:
+        if self.connected:
+            return
+        for signal, ref in self._pairs:
+            slot = ref()
+            if slot is not None:
+                signal.connect(slot)
+        self.connected = True
+
+    def disconnect(self) -> None:
+        self._drop(self._pairs)
+        self.connected = False
+
+    def clear(self) -> None:
+        """Disconnect and forget every pair."""
+        self.disconnect()
+        self._pairs.clear()
+
+    @staticmethod
+    def _drop(pairs: list[tuple[Any, weakref.WeakMethod]]) -> None:
+        for signal, ref in pairs:
+            slot = ref()
+            if slot is not None:
+                signal.disconnect(slot)
+
+
+__all__ = ["ModelLink"]

@@ -1,0 +1,405 @@
+"""The Operation dock: the form of the chosen operation, live preview, Apply and Cancel.
+
+Apply validates on the UI thread, runs :func:`~imgstudio.core.apply.prepare_operation` (the op
+and the diff of its history command) in a worker and, back on the UI thread, records it with
+:func:`~imgstudio.core.apply.commit` (one history step). A failed or cancelled job, or one
+whose target layer was edited meanwhile, leaves the document and the history untouched.
+
+Live preview (when the Preview toggle is on): each form change restarts a
+:data:`PREVIEW_DEBOUNCE_MS` single-shot timer; on timeout the op runs in a worker on a proxy
+chosen by :func:`imgstudio.gui.preview.make_proxy` (the visible region, or the whole layer,
+downscaled when large; see that module). Stale results are dropped by a generation counter and
+the previous preview job is cancelled. The result goes to
+``preview_target.set_preview(layer, array, region)`` and to ``preview_ready``. Preview never
+touches the history or layer data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from imgstudio.core import registry
+from imgstudio.core.apply import Prepared, commit, compute, prepare_operation
+from imgstudio.core.document import Layer
+from imgstudio.core.invoke import bind
+from imgstudio.core.progress import Cancelled, Progress
+from imgstudio.core.spec import OperationSpec
+from imgstudio.core.workspace import Workspace
+from imgstudio.gui.forms import ParamForm, remember_values
+from imgstudio.gui.panels import ModelLink
+from imgstudio.gui.preview import PreviewResult, PreviewTarget, Proxy, make_proxy, trim
+from imgstudio.gui.workers import Job, JobManager
+
+PREVIEW_DEBOUNCE_MS = 150
+
+
+@dataclass
+class _ApplyContext:
+    spec: OperationSpec
+    layer: Layer | None
+    layer_inputs: dict[str, Any]
+    params: dict[str, Any]
+    values: dict[str, Any]
+    job: Job | None = None
+    cancel_requested: bool = False
+    layer_edited: bool = False
+
+
+def _one_line(spec: OperationSpec, exc: BaseException) -> str:
+    text = (str(exc).strip().splitlines() or [""])[0]
+    if text.startswith(spec.id + ": "):
+        text = text[len(spec.id) + 2:]
+    if not isinstance(exc, ValueError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"{spec.title} ({spec.id}): {text}"
+
+
+class OperationPanel(QWidget):
+    """Form + preview toggle + Apply/Cancel for one operation at a time.
+
+    Signals: ``applied(Prepared)``, ``failed(str)`` (one line naming the op), ``result_ready(obj)``
+    (non-layer results such as Table/Classes), ``busy_changed(bool)`` (an Apply job runs; emitted
+    False last, after ``applied``/``failed``), ``preview_ready(PreviewResult)``,
+    ``preview_failed(str)``.
+    """
+
+    applied = Signal(object)
+    failed = Signal(str)
+    result_ready = Signal(object)
+    busy_changed = Signal(bool)
+    preview_ready = Signal(object)
+    preview_failed = Signal(str)
+
+    def __init__(self, workspace: Workspace, jobs: JobManager,
+                 preview_target: PreviewTarget | None = None,
+                 settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.jobs = jobs
+        self.preview_target = preview_target
+        self.settings = settings if settings is not None else QSettings("imgstudio", "imgstudio")
+        self._spec: OperationSpec | None = None
+        self._form: ParamForm | None = None
+        self._apply: _ApplyContext | None = None
+        self._preview_job: Job | None = None
+        self._preview_gen = 0
+        self._preview_meta: tuple[Layer, Proxy] | None = None
+
+        self.title_label = QLabel("No operation")
+        self.title_label.setStyleSheet("font-weight: bold; font-size: 13pt;")
+        self.summary_label = QLabel("Choose an operation from the menus or the command palette "
+                                    "(Ctrl+Shift+P).")
+        self.summary_label.setWordWrap(True)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.reset_button = QPushButton("Reset")
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.setCheckable(True)
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setVisible(False)
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+
+        buttons = QHBoxLayout()
+        for b in (self.reset_button, self.preview_button, self.apply_button, self.cancel_button):
+            buttons.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.scroll, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+
+        self.preview_timer = QTimer(self)
+        self.preview_timer.setSingleShot(True)
+        self.preview_timer.setInterval(PREVIEW_DEBOUNCE_MS)
+        self.preview_timer.timeout.connect(self.run_preview)
+        self.reset_button.clicked.connect(self._on_reset)
+        self.preview_button.toggled.connect(self._on_preview_toggled)
+        self.apply_button.clicked.connect(self.apply)
+        self.cancel_button.clicked.connect(self.cancel)
+        self._link = ModelLink(self, [
+            (workspace.document.active_changed, self._on_model_changed),
+            (workspace.history.changed, self._on_model_changed),
+        ])
+        self._link.connect_all()
+        self._update_buttons()
+
+    # -- public -------------------------------------------------------------------------------
+    @property
+    def spec(self) -> OperationSpec | None:
+        return self._spec
+
+    @property
+    def form(self) -> ParamForm | None:
+        return self._form
+
+    @property
+    def busy(self) -> bool:
+        return self._apply is not None
+
+    def set_operation(self, op_id: str) -> None:
+        """Show the form of ``op_id`` (``KeyError`` when unknown); clears any preview."""
+        spec = registry.get(op_id)
+        self._stop_preview()
+        if self._form is not None:
+            self._form.detach()
+            self._form.deleteLater()
+        self._spec = spec
+        self._form = ParamForm(spec, self.workspace.document, self.settings)
+        self._form.changed.connect(self.schedule_preview)
+        holder = QWidget()  # keeps the rows at the top instead of spreading them out
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self._form)
+        column.addStretch(1)
+        self.scroll.setWidget(holder)
+        self.title_label.setText(spec.title)
+        self.summary_label.setText(spec.summary)
+        self.summary_label.setToolTip(spec.doc)
+        self.status_label.setText("")
+        self._update_buttons()
+        self.schedule_preview()
+
+    def apply(self) -> None:
+        """Run the op on the active layer in a worker, then record one history step."""
+        spec, form = self._spec, self._form
+        if spec is None or form is None or self._apply is not None:
+            return
+        values = form.values()
+        try:
+            layer, data, layer_inputs, params = self._prepare(spec, values)
+        except ValueError as exc:
+            self._fail(spec, exc)
+            return
+        self._cancel_preview_job()
+        del data  # checked; prepare_operation reads the layers itself
+        self._apply = ctx = _ApplyContext(spec, layer, layer_inputs, params, values)
+        if layer is not None:
+            layer.data_changed.connect(self._on_target_edited)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setVisible(True)
+        self.status_label.setText(f"Running {spec.title}…")
+        self._update_buttons()
+        self.busy_changed.emit(True)
+        document = self.workspace.document
+
+        def work(progress: Progress) -> Prepared:
+            return prepare_operation(document, spec.id, params, layer=layer,
+                                     inputs=layer_inputs, progress=progress)
+
+        ctx.job = self.jobs.start(
+            work, spec.title, on_result=self._on_apply_result, on_error=self._on_apply_error,
+            on_cancel=self._on_apply_cancelled, on_progress=self._on_apply_progress)
+
+    def cancel(self) -> None:
+        """Cancel the running Apply job (cooperatively; a late result is dropped)."""
+        if self._apply is not None and self._apply.job is not None:
+            self._apply.cancel_requested = True
+            self._apply.job.cancel()
+            self.status_label.setText("Cancelling…")
+
+    def schedule_preview(self) -> None:
+        """(Re)start the preview debounce; nothing happens while the toggle is off."""
+        if self.preview_button.isChecked() and self._spec is not None:
+            self._preview_gen += 1
+            self._cancel_preview_job()
+            self.preview_timer.start()
+
+    # -- apply --------------------------------------------------------------------------------
+    def _prepare(self, spec: OperationSpec, values: dict[str, Any]
+                 ) -> tuple[Layer | None, dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Validate on the UI thread: (layer, input arrays, input layers, params)."""
+        assert self._form is not None
+        params = spec.validate(values)
+        layer = self.workspace.document.active
+        data: dict[str, Any] = {}
+        if spec.inputs:
+            first = spec.inputs[0]
+            if layer is None:
+                raise ValueError(f"there is no active layer to use as {first.name}")
+            if layer.kind != first.kind:
+                raise ValueError(f"{first.name} must be a {first.kind.value} layer; "
+                                 f"{layer.name!r} is a {layer.kind.value} layer")
+            data[first.name] = [layer.data] if first.many else layer.data
+        layer_inputs = self._form.inputs()
+        for name, chosen in layer_inputs.items():
+            if isinstance(chosen, list):
+                data[name] = [lay.data for lay in chosen] or None
+            else:
+                data[name] = None if chosen is None else chosen.data
+        checked, _ = bind(spec, (), {**data, **params})
+        return layer, checked, layer_inputs, params
+
+    def _fail(self, spec: OperationSpec, exc: BaseException) -> None:
+        message = _one_line(spec, exc)
+        self.status_label.setText(message)
+        self.failed.emit(message)
+
+    def _finish_apply(self, status: str) -> None:
+        if self._apply is not None and self._apply.layer is not None:
+            self._apply.layer.data_changed.disconnect(self._on_target_edited)
+        self._apply = None
+        self.progress_bar.setValue(0)
+        self.progress_bar.setVisible(False)
+        if status:
+            self.status_label.setText(status)
+        self._update_buttons()
+        self.busy_changed.emit(False)
+
+    def _on_apply_progress(self, fraction: float, message: str) -> None:
+        self.progress_bar.setValue(round(fraction * 1000))
+        if message and self._apply is not None and not self._apply.cancel_requested:
+            self.status_label.setText(message)
+
+    def _on_target_edited(self, *_args: Any) -> None:
+        if self._apply is not None:
+            self._apply.layer_edited = True
+
+    def _on_apply_result(self, prepared: Prepared) -> None:
+        ctx = self._apply
+        if ctx is None:
+            return
+        if ctx.cancel_requested:
+            self._finish_apply("Cancelled")
+            return
+        spec, doc = ctx.spec, self.workspace.document
+        try:
+            if ctx.layer is not None and ctx.layer not in doc:
+                raise ValueError(f"the layer {ctx.layer.name!r} was removed while it ran")
+            if ctx.layer_edited and prepared.command is not None and not prepared.new_layers:
+                raise ValueError(f"the layer {ctx.layer.name!r} was edited while it ran; "
+                                 "apply again")
+            commit(self.workspace.history, doc, prepared)
+        except Exception as exc:  # shown to the user; nothing was recorded
+            self._fail(spec, exc)
+            self._finish_apply("")
+            return
+        remember_values(self.settings, spec, ctx.values)
+        self.preview_button.setChecked(False)
+        self.applied.emit(prepared)
+        if spec.output.kind == "result":
+            self.result_ready.emit(prepared.result)
+        self._finish_apply(f"Applied {spec.title}")
+
+    def _on_apply_error(self, exc: BaseException) -> None:
+        ctx = self._apply
+        if ctx is None:
+            return
+        self._fail(ctx.spec, exc)
+        self._finish_apply("")
+
+    def _on_apply_cancelled(self) -> None:
+        if self._apply is not None:
+            self._finish_apply("Cancelled")
+
+    # -- preview ------------------------------------------------------------------------------
+    def run_preview(self) -> None:
+        """Start a preview job now (the debounce timer's slot)."""
+        spec = self._spec
+        if spec is None or not self.preview_button.isChecked() or not spec.inputs:
+            return
+        self._preview_gen += 1
+        gen = self._preview_gen
+        self._cancel_preview_job()
+        try:
+            layer, data, _, params = self._prepare(spec, self._form.values())  # type: ignore[union-attr]
+        except ValueError as exc:
+            self._preview_error(spec, exc)
+            return
+        assert layer is not None
+        region = self.preview_target.visible_region() if self.preview_target else None
+        proxy = make_proxy(spec, data, region)
+        source = proxy.inputs[spec.inputs[0].name]
+
+        def work(progress: Progress) -> tuple[int, Any, Any]:
+            try:
+                result = compute(spec, proxy.inputs, params, progress)[0]
+                return gen, trim(result, proxy, source), None
+            except Cancelled:
+                raise
+            except Exception as exc:  # reported with its generation, see _on_preview_result
+                return gen, None, exc
+
+        self._preview_meta = (layer, proxy)
+        self._preview_job = self.jobs.start(work, f"Preview {spec.title}",
+                                            on_result=self._on_preview_result)
+
+    def _on_preview_result(self, payload: tuple[int, Any, Any]) -> None:
+        gen, result, error = payload
+        spec = self._spec
+        if gen != self._preview_gen or spec is None or not self.preview_button.isChecked():
+            return  # stale: parameters, layer or op changed meanwhile
+        self._preview_job = None
+        if error is not None:
+            self._preview_error(spec, error)
+            return
+        assert self._preview_meta is not None
+        layer, proxy = self._preview_meta
+        preview = PreviewResult(layer, result, proxy.region, proxy.scale)
+        if (self.preview_target is not None and isinstance(result, np.ndarray)
+                and spec.output.kind in ("image", "labels")
+                and layer in self.workspace.document):
+            self.preview_target.set_preview(layer, result, proxy.region)
+        self.status_label.setText("")
+        self.preview_ready.emit(preview)
+
+    def _preview_error(self, spec: OperationSpec, exc: BaseException) -> None:
+        message = "Preview: " + _one_line(spec, exc)
+        if self.preview_target is not None:
+            self.preview_target.clear_preview()
+        self.status_label.setText(message)
+        self.preview_failed.emit(message)
+
+    def _cancel_preview_job(self) -> None:
+        if self._preview_job is not None:
+            self._preview_job.cancel()
+            self._preview_job = None
+
+    def _stop_preview(self) -> None:
+        self._preview_gen += 1
+        self.preview_timer.stop()
+        self._cancel_preview_job()
+        if self.preview_target is not None:
+            self.preview_target.clear_preview()
+
+    # -- slots --------------------------------------------------------------------------------
+    def _on_preview_toggled(self, on: bool) -> None:
+        if on:
+            self.schedule_preview()
+        else:
+            self._stop_preview()
+
+    def _on_reset(self) -> None:
+        if self._form is not None:
+            self._form.reset()
+
+    def _on_model_changed(self, *_args: Any) -> None:
+        self.schedule_preview()
+
+    def _update_buttons(self) -> None:
+        has_op, busy = self._spec is not None, self._apply is not None
+        self.reset_button.setEnabled(has_op)
+        self.preview_button.setEnabled(has_op and bool(self._spec and self._spec.inputs))
+        self.apply_button.setEnabled(has_op and not busy)
+        self.cancel_button.setEnabled(busy)
+
