@@ -1,0 +1,29 @@
+"""Canvas tools, one module each. ``TOOL_CLASSES`` maps the names ``CanvasView.set_tool``
+takes to the classes; each class carries ``title`` and ``shortcut`` for menus and toolbars."""
+
+from __future__ import annotations
+
+from imgstudio.gui.tools.base import Tool
+from imgstudio.gui.tools.brush import BrushTool, EraserTool
+from imgstudio.gui.tools.pan import PanTool
+from imgstudio.gui.tools.picker import PickerTool
+from imgstudio.gui.tools.points import PointsTool
+from imgstudio.gui.tools.roi import PolygonTool, RectTool, Selection
+
+TOOL_CLASSES: dict[str, type[Tool]] = {
+    cls.name: cls
+    for cls in (PanTool, BrushTool, EraserTool, PointsTool, RectTool, PolygonTool, PickerTool)
+}
+
+__all__ = [
+    "TOOL_CLASSES",
+    "BrushTool",
+    "EraserTool",
+    "PanTool",
+    "PickerTool",
+    "PointsTool",
+    "PolygonTool",
+    "RectTool",
+    "Selection",
+    "Tool",
+]

@@ -1,0 +1,179 @@
+"""Region-of-interest tools: rectangle (drag) and polygon (click vertices, double-click or Enter
+closes, Escape cancels). The result is the canvas's :class:`Selection`: view state, not an
+undo step.
+
+Selection points are image coordinates with pixel ``j`` spanning ``[j, j+1)``. Rectangle
+corners snap to the pixel grid; a polygon covers the pixels whose centres are inside it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter
+
+from imgstudio.gui.canvas.overlays import draw_selection
+from imgstudio.gui.tools.base import Tool
+
+CLOSE_DISTANCE = 3.0  # screen px: a vertex this close to the previous one is a duplicate
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """A rectangle or polygon on an image of ``image_shape`` (H, W)."""
+
+    kind: str  # "rect" or "polygon"
+    points: np.ndarray = field(repr=False)  # (N, 2) x, y; a rect is its two corners
+    image_shape: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("rect", "polygon"):
+            raise ValueError(f"kind must be 'rect' or 'polygon'; got {self.kind!r}")
+        pts = np.array(self.points, dtype=float).reshape(-1, 2)
+        pts.flags.writeable = False
+        object.__setattr__(self, "points", pts)
+
+    def bbox(self) -> tuple[int, int, int, int]:
+        """(x, y, w, h) of the pixels the selection touches, clipped to the image."""
+        h, w = self.image_shape[:2]
+        (x0, y0), (x1, y1) = self.points.min(axis=0), self.points.max(axis=0)
+        x0, y0 = max(0, math.floor(x0)), max(0, math.floor(y0))
+        x1, y1 = min(w, math.ceil(x1)), min(h, math.ceil(y1))
+        return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
+
+    def mask(self, shape: tuple[int, ...] | None = None) -> np.ndarray:
+        """Bool (H, W) mask of the selected pixels (pixel centres inside the shape)."""
+        h, w = (shape or self.image_shape)[:2]
+        out = np.zeros((h, w), bool)
+        if self.kind == "rect":
+            (x0, y0), (x1, y1) = self.points.min(axis=0), self.points.max(axis=0)
+            cols = slice(max(0, math.ceil(x0 - 0.5)), max(0, math.ceil(x1 - 0.5)))
+            rows = slice(max(0, math.ceil(y0 - 0.5)), max(0, math.ceil(y1 - 0.5)))
+            out[rows, cols] = True
+            return out
+        from skimage.draw import polygon  # lazy: only when a mask is asked for
+
+        rr, cc = polygon(self.points[:, 1] - 0.5, self.points[:, 0] - 0.5, (h, w))
+        out[rr, cc] = True
+        return out
+
+    def __repr__(self) -> str:
+        return f"Selection({self.kind!r}, {len(self.points)} points, bbox={self.bbox()})"
+
+
+class RectTool(Tool):
+    name = "rect"
+    title = "Rectangle selection"
+    shortcut = "R"
+    cursor = Qt.CursorShape.CrossCursor
+
+    def __init__(self, view) -> None:
+        super().__init__(view)
+        self._start: tuple[float, float] | None = None
+        self._end: tuple[float, float] | None = None
+
+    def _corner(self, event: QMouseEvent) -> tuple[float, float]:
+        x, y = self.image_pos(event)
+        h, w = self.view.image_shape()
+        return float(min(max(round(x), 0), w)), float(min(max(round(y), 0), h))
+
+    def press(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.view.image_shape() != (0, 0):
+            self._start = self._end = self._corner(event)
+
+    def move(self, event: QMouseEvent) -> None:
+        if self._start is not None:
+            self._end = self._corner(event)
+            self.view.update()
+
+    def release(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self._start is None:
+            return
+        start, end = self._start, self._corner(event)
+        self._start = self._end = None
+        if start[0] == end[0] or start[1] == end[1]:
+            self.view.set_selection(None)  # a click without a drag clears
+            return
+        self.view.set_selection(Selection("rect", np.array([start, end]),
+                                          self.view.image_shape()))
+
+    def key_press(self, event: QKeyEvent) -> bool:
+        if event.key() == Qt.Key.Key_Escape and self._start is not None:
+            self._start = self._end = None
+            self.view.update()
+            return True
+        return False
+
+    def deactivate(self) -> None:
+        self._start = self._end = None
+
+    def paint(self, painter: QPainter) -> None:
+        if self._start is not None and self._end is not None:
+            draw_selection(painter, "rect", np.array([self._start, self._end]),
+                           self.view.map_from_image)
+
+
+class PolygonTool(Tool):
+    name = "polygon"
+    title = "Polygon selection"
+    shortcut = "G"
+    cursor = Qt.CursorShape.CrossCursor
+
+    def __init__(self, view) -> None:
+        super().__init__(view)
+        self.vertices: list[tuple[float, float]] = []
+
+    def _add(self, pos: QPointF) -> None:
+        if self.vertices:
+            last = self.view.map_from_image(*self.vertices[-1])
+            if (last - pos).manhattanLength() < CLOSE_DISTANCE:
+                return
+        self.vertices.append(self.view.map_to_image(pos))
+
+    def press(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.view.image_shape() != (0, 0):
+            self._add(event.position())
+            self.view.update()
+
+    def move(self, event: QMouseEvent) -> None:
+        self.hover = event.position()
+        if self.vertices:
+            self.view.update()
+
+    def double_click(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._add(event.position())
+            self.close_polygon()
+
+    def key_press(self, event: QKeyEvent) -> bool:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.vertices:
+            self.close_polygon()
+            return True
+        if event.key() == Qt.Key.Key_Escape and self.vertices:
+            self.vertices = []
+            self.view.update()
+            return True
+        if event.key() == Qt.Key.Key_Backspace and self.vertices:
+            self.vertices.pop()
+            self.view.update()
+            return True
+        return False
+
+    def close_polygon(self) -> None:
+        """Finish the polygon as the selection (fewer than 3 vertices: just cancel)."""
+        vertices, self.vertices = self.vertices, []
+        if len(vertices) >= 3:
+            self.view.set_selection(Selection("polygon", np.array(vertices),
+                                              self.view.image_shape()))
+        self.view.update()
+
+    def deactivate(self) -> None:
+        self.vertices = []
+
+    def paint(self, painter: QPainter) -> None:
+        if self.vertices:
+            draw_selection(painter, "polygon", np.array(self.vertices), self.view.map_from_image,
+                           closed=False, rubber=self.hover)
