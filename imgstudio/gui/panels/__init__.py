@@ -1,6 +1,7 @@
 """Dock panels: one module per panel, each a ``QWidget`` built on the narrowest model it needs.
 
-- :mod:`.layers` — ``LayersPanel(workspace)``: the layer stack, visibility, opacity, blend mode.
+- :mod:`.layers` — ``LayersPanel(workspace)``: the layer stack, visibility, opacity, blend mode
+  (its list view and drag-and-drop live in :mod:`.layer_list`).
 - :mod:`.history` — ``HistoryPanel(workspace)``: undo steps, jump, save recipe / export script.
 - :mod:`.histogram` — ``HistogramPanel(workspace)``: per-channel histogram of the active layer.
 - :mod:`.jobs` — ``JobsPanel(job_manager)``: progress and Cancel for background jobs.

@@ -1,0 +1,115 @@
+"""A non-modal message strip above the canvas (like Qt Creator's info bar).
+
+Errors and warnings stay until the user closes them; info messages hide themselves after
+``info_timeout_ms``. A message never hides a more serious one that is still showing: it is
+kept in :meth:`MessageBar.messages` (and the bar's tooltip) instead.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
+
+_LEVELS = {  # level -> (rank, background, border, standard icon)
+    "info": (0, "#e3f0fc", "#7fb2e5", QStyle.StandardPixmap.SP_MessageBoxInformation),
+    "warning": (1, "#fff4d6", "#e0b44c", QStyle.StandardPixmap.SP_MessageBoxWarning),
+    "error": (2, "#fbe0e0", "#d9706f", QStyle.StandardPixmap.SP_MessageBoxCritical),
+}
+_HISTORY = 50
+
+
+class MessageBar(QFrame):
+    """Shows one message at a time with an icon and a close button; hidden when empty.
+
+    Signals: ``shown(level, text)``, ``closed()`` (the user clicked the close button).
+    """
+
+    shown = Signal(str, str)
+    closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None, *, info_timeout_ms: int = 5000) -> None:
+        super().__init__(parent)
+        self.setObjectName("MessageBar")
+        self.info_timeout_ms = info_timeout_ms
+        self._level: str | None = None
+        self._messages: list[tuple[str, str]] = []
+
+        self.icon_label = QLabel(self)
+        self.text_label = QLabel(self)
+        self.text_label.setWordWrap(True)
+        self.text_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.close_button = QToolButton(self)
+        self.close_button.setAutoRaise(True)
+        self.close_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
+        self.close_button.setToolTip("Close")
+        self.close_button.clicked.connect(self._on_close_clicked)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.text_label, 1)
+        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide_message)
+        self.hide()
+
+    # -- public -----------------------------------------------------------------------------
+    def show_info(self, text: str) -> None:
+        self._show("info", text)
+
+    def show_warning(self, text: str) -> None:
+        self._show("warning", text)
+
+    def show_error(self, text: str, details: str | None = None) -> None:
+        """Show an error; ``details`` (e.g. a traceback) goes into the tooltip."""
+        self._show("error", text, details)
+
+    def hide_message(self) -> None:
+        self._timer.stop()
+        self._level = None
+        self.text_label.clear()
+        self.hide()
+
+    def current_text(self) -> str:
+        """The message shown now; "" when the bar is hidden."""
+        return "" if self._level is None else self.text_label.text()
+
+    def current_level(self) -> str | None:
+        """``"info"``, ``"warning"``, ``"error"`` or None when hidden."""
+        return self._level
+
+    def messages(self) -> list[tuple[str, str]]:
+        """The recent ``(level, text)`` messages, oldest first, including ones not shown."""
+        return list(self._messages)
+
+    # -- internals --------------------------------------------------------------------------
+    def _show(self, level: str, text: str, details: str | None = None) -> None:
+        text = str(text).strip()
+        self._messages.append((level, text))
+        del self._messages[:-_HISTORY]
+        if self._level is not None and _LEVELS[level][0] < _LEVELS[self._level][0]:
+            self.setToolTip(f"Also: {text}")  # never bury an error under an info
+            return
+        rank, background, border, icon = _LEVELS[level]
+        self._level = level
+        self.text_label.setText(text)
+        self.setToolTip(details or "")
+        size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
+        self.icon_label.setPixmap(self.style().standardIcon(icon).pixmap(size, size))
+        self.setStyleSheet(
+            f"QFrame#MessageBar {{ background: {background}; border: 1px solid {border};"
+            f" border-radius: 3px; }} QFrame#MessageBar QLabel {{ color: #202020; }}")
+        self.show()
+        if level == "info" and self.info_timeout_ms > 0:
+            self._timer.start(self.info_timeout_ms)
+        else:
+            self._timer.stop()
+        self.shown.emit(level, text)
+
+    def _on_close_clicked(self) -> None:
+        self.hide_message()
+        self.closed.emit()

@@ -1,0 +1,224 @@
+"""The Jobs dock: one row per background job — title, progress, message, Cancel.
+
+Rows listen to their job's own signals (queued onto the UI thread because the row is a
+``QObject`` living there), so the worker never touches a widget. Finished rows say
+"done in 1.2 s", "cancelled" or "failed: …" and can be cleared one by one or all together.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from imgstudio.gui.workers import Job, JobManager
+
+_STEPS = 1000  # progress bar resolution
+
+
+class JobRow(QFrame):
+    """The row of one job. ``state`` is waiting, running, cancelling, done, cancelled, failed.
+
+    Signals: ``clear_requested(row)``.
+    """
+
+    clear_requested = Signal(object)
+
+    def __init__(self, job: Job, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.job = job
+        self.state = "waiting"
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.title_label = QLabel(job.title, self)
+        font = self.title_label.font()
+        font.setBold(True)
+        self.title_label.setFont(font)
+        self.status_label = QLabel("waiting…", self)
+        self.status_label.setEnabled(False)
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setRange(0, 0)  # busy until the first progress report
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setMaximumHeight(14)
+        self.message_label = QLabel("", self)
+        self.message_label.setWordWrap(True)
+        self.message_label.hide()
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setToolTip(f"Stop {job.title!r} at its next safe point")
+        self.clear_button = QToolButton(self)
+        self.clear_button.setAutoRaise(True)
+        self.clear_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
+        self.clear_button.setToolTip("Remove this finished job from the list")
+        self.clear_button.hide()
+
+        top = QHBoxLayout()
+        top.addWidget(self.title_label, 1)
+        top.addWidget(self.status_label)
+        top.addWidget(self.clear_button)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.progress_bar, 1)
+        bottom.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addLayout(bottom)
+        layout.addWidget(self.message_label)
+
+        self.cancel_button.clicked.connect(self.cancel)
+        self.clear_button.clicked.connect(self._on_clear_clicked)
+        signals = job.signals
+        signals.started.connect(self._on_started)
+        signals.progress.connect(self._on_progress)
+        signals.returned.connect(self._on_returned)
+        signals.errored.connect(self._on_errored)
+        signals.cancelled.connect(self._on_cancelled)
+        signals.finished.connect(self._on_finished)
+        if job.done:  # finished before we were shown (should not happen, but be safe)
+            self._on_finished()
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "cancelled", "failed")
+
+    def status_text(self) -> str:
+        return self.status_label.text()
+
+    def cancel(self) -> None:
+        if self.finished:
+            return
+        self.job.cancel()
+        self.state = "cancelling"
+        self.status_label.setText("cancelling…")
+        self.cancel_button.setEnabled(False)
+
+    def _on_started(self) -> None:
+        if self.state == "waiting":
+            self.state = "running"
+            self.status_label.setText("running")
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        if self.finished:
+            return
+        if self.progress_bar.maximum() == 0:
+            self.progress_bar.setRange(0, _STEPS)
+        self.progress_bar.setValue(round(fraction * _STEPS))
+        if message:
+            self.message_label.setText(message)
+            self.message_label.show()
+
+    def _on_returned(self, _result: object) -> None:
+        self.state = "done"
+
+    def _on_errored(self, exc: BaseException) -> None:
+        self.state = "failed"
+        text = str(exc) or type(exc).__name__
+        self.status_label.setText(f"failed: {text}")
+        self.status_label.setToolTip(self.job.error_text)
+
+    def _on_cancelled(self) -> None:
+        self.state = "cancelled"
+        self.status_label.setText("cancelled")
+
+    def _on_finished(self) -> None:
+        if not self.finished:  # finished without a result signal seen: treat as done
+            self.state = "done"
+        if self.state == "done":
+            elapsed = self.job.elapsed or 0.0
+            self.status_label.setText(f"done in {elapsed:.1f} s")
+            self.progress_bar.setRange(0, _STEPS)
+            self.progress_bar.setValue(_STEPS)
+        elif self.progress_bar.maximum() == 0:
+            self.progress_bar.setRange(0, _STEPS)
+            self.progress_bar.setValue(0)
+        self.status_label.setEnabled(self.state != "failed")
+        if self.state == "failed":
+            self.status_label.setStyleSheet("color: #c0392b;")
+        self.cancel_button.hide()
+        self.progress_bar.hide()  # the status says it all now
+        self.clear_button.show()
+
+    def _on_clear_clicked(self) -> None:
+        self.clear_requested.emit(self)
+
+
+class JobsPanel(QWidget):
+    """The jobs of ``job_manager``, newest on top."""
+
+    def __init__(self, job_manager: JobManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.job_manager = job_manager
+        self._rows: dict[int, JobRow] = {}
+
+        self._container = QWidget()
+        self._rows_layout = QVBoxLayout(self._container)
+        self._rows_layout.setContentsMargins(2, 2, 2, 2)
+        self._rows_layout.setSpacing(4)
+        self._rows_layout.addStretch(1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self._container)
+        self.empty_label = QLabel("No jobs", self)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setEnabled(False)
+        self.clear_button = QPushButton("Clear finished", self)
+        self.clear_button.clicked.connect(self.clear_finished)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignRight)
+
+        job_manager.job_added.connect(self.add_job)
+        job_manager.job_finished.connect(self._update_state)
+        for job in job_manager.live:
+            self.add_job(job)
+        self._update_state()
+
+    def add_job(self, job: Job) -> JobRow:
+        """Show ``job`` (called for every ``job_manager.job_added``)."""
+        if job.id in self._rows:
+            return self._rows[job.id]
+        row = JobRow(job, self._container)
+        row.clear_requested.connect(self._clear_row)
+        job.signals.finished.connect(self._update_state)
+        self._rows[job.id] = row
+        self._rows_layout.insertWidget(0, row)
+        self._update_state()
+        return row
+
+    def row_for(self, job: Job) -> JobRow | None:
+        return self._rows.get(job.id)
+
+    def rows(self) -> list[JobRow]:
+        """The rows, newest first."""
+        return sorted(self._rows.values(), key=lambda r: -r.job.id)
+
+    def clear_finished(self) -> None:
+        for row in [r for r in self._rows.values() if r.finished]:
+            self._clear_row(row)
+
+    def _clear_row(self, row: JobRow) -> None:
+        if not row.finished:
+            return
+        self._rows.pop(row.job.id, None)
+        self._rows_layout.removeWidget(row)
+        row.hide()
+        row.deleteLater()
+        self._update_state()
+
+    def _update_state(self, *_: object) -> None:
+        self.empty_label.setVisible(not self._rows)
+        self.scroll.setVisible(bool(self._rows))
+        self.clear_button.setEnabled(any(r.finished for r in self._rows.values()))
