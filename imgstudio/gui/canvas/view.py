@@ -67,6 +67,8 @@ class CanvasView(QWidget):
     brush_size_changed = Signal(int)
     first_paint_done = Signal()
     painted = Signal()
+    #: The visible part of the image changed (pan, zoom, fit): previews follow it.
+    view_changed = Signal()
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -197,7 +199,10 @@ class CanvasView(QWidget):
         keep_x, keep_y = min(KEEP_VISIBLE, w * self._zoom), min(KEEP_VISIBLE, h * self._zoom)
         ox = min(max(ox, keep_x - w * self._zoom), self.width() - keep_x)
         oy = min(max(oy, keep_y - h * self._zoom), self.height() - keep_y)
-        self._ox, self._oy = float(round(ox)), float(round(oy))
+        new = (float(round(ox)), float(round(oy)))
+        if new != (self._ox, self._oy):
+            self._ox, self._oy = new
+            self.view_changed.emit()
         self.update()
 
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
@@ -244,6 +249,7 @@ class CanvasView(QWidget):
         self._oy = float(math.floor((self.height() - h * zoom) / 2))
         if zoom != old:
             self.zoom_changed.emit(zoom)
+        self.view_changed.emit()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         if self._auto_fit:

@@ -1,0 +1,62 @@
+"""Start the editor: ``imgstudio [FILES]`` and ``imgstudio --screenshot OUT.png [FILES]``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+ICON = RESOURCES / "icons" / "imgstudio.svg"
+
+
+def application() -> QApplication:
+    """The QApplication, created once with our names and icon."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("imgstudio")
+    app.setOrganizationName("imgstudio")
+    app.setApplicationDisplayName("imgstudio")
+    if ICON.exists():
+        app.setWindowIcon(QIcon(str(ICON)))
+    return app
+
+
+def main(files: list[str], screenshot: str | None = None) -> int:
+    """Open the main window on ``files``; with ``screenshot``, save the window and exit."""
+    app = application()
+    from imgstudio.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.resize(1280, 800)
+    errors = window.open_files(files)
+    window.show()
+    if screenshot is None:
+        return app.exec()
+
+    status = {"code": 0}
+
+    def save() -> None:
+        app.processEvents()
+        if not window.grab().save(os.fspath(screenshot)):
+            print(f"imgstudio: error: cannot write screenshot {screenshot}", file=sys.stderr)
+            status["code"] = 2
+        window.force_close()
+        app.quit()
+
+    if errors:
+        for message in errors:
+            print(f"imgstudio: error: {message}", file=sys.stderr)
+        status["code"] = 2
+    if window.canvas is not None and len(window.workspace.document):
+        window.canvas.first_paint_done.connect(lambda: QTimer.singleShot(0, save))
+        QTimer.singleShot(30000, save)  # never hang if no paint arrives
+    else:
+        QTimer.singleShot(200, save)
+    app.exec()
+    return status["code"]

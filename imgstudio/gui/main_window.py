@@ -1,0 +1,492 @@
+"""The main window: assembles the canvas, docks, menus and toolbar. No image logic here."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QSpinBox,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from imgstudio.core import registry
+from imgstudio.core.io import SUPPORTED_READ_EXTENSIONS, SUPPORTED_WRITE_EXTENSIONS
+from imgstudio.core.project import PROJECT_EXTENSION
+from imgstudio.core.workspace import Workspace
+from imgstudio.gui.canvas.view import CanvasView
+from imgstudio.gui.command_palette import CommandPalette
+from imgstudio.gui.menus import add_operation_menus
+from imgstudio.gui.message_bar import MessageBar
+from imgstudio.gui.panels.histogram import HistogramPanel
+from imgstudio.gui.panels.history import HistoryPanel
+from imgstudio.gui.panels.jobs import JobsPanel
+from imgstudio.gui.panels.layers import LayersPanel
+from imgstudio.gui.panels.operation import OperationPanel
+from imgstudio.gui.workers import JobManager
+
+MAX_RECENT = 10
+TOOLS = [  # (name, label, shortcut)
+    ("pan", "Pan", "H"),
+    ("brush", "Brush", "B"),
+    ("eraser", "Eraser", "E"),
+    ("points", "Points", "P"),
+    ("rect", "Rectangle ROI", "R"),
+    ("polygon", "Polygon ROI", "G"),
+    ("picker", "Colour picker", "I"),
+]
+
+
+def _filter(extensions: tuple[str, ...]) -> str:
+    return " ".join("*" + e for e in extensions)
+
+
+class MainWindow(QMainWindow):
+    """The editor window over one :class:`Workspace` at a time."""
+
+    def __init__(self, workspace: Workspace | None = None, settings: QSettings | None = None):
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.jobs = JobManager(self)
+        self.canvas: CanvasView | None = None
+        self.workspace: Workspace | None = None
+        #: Asked when there are unsaved changes; returns "save", "discard" or "cancel".
+        self.ask_unsaved: Callable[[], str] = self._ask_unsaved_dialog
+        self.setAcceptDrops(True)
+
+        self.message_bar = MessageBar(self)
+        self._central = QWidget(self)
+        layout = QVBoxLayout(self._central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.message_bar)
+        self.setCentralWidget(self._central)
+
+        self.docks: dict[str, QDockWidget] = {}
+        for name, area in [("Layers", Qt.RightDockWidgetArea), ("History", Qt.RightDockWidgetArea),
+                           ("Operation", Qt.LeftDockWidgetArea),
+                           ("Histogram", Qt.LeftDockWidgetArea),
+                           ("Jobs", Qt.BottomDockWidgetArea),
+                           ("Results", Qt.BottomDockWidgetArea)]:
+            dock = QDockWidget(name, self)
+            dock.setObjectName(f"dock-{name.lower()}")
+            self.addDockWidget(area, dock)
+            self.docks[name] = dock
+        self.tabifyDockWidget(self.docks["Jobs"], self.docks["Results"])
+        self.docks["Jobs"].setWidget(JobsPanel(self.jobs))
+        self.results_view = QPlainTextEdit(self)
+        self.results_view.setReadOnly(True)
+        self.docks["Results"].setWidget(self.results_view)
+
+        self._build_status_bar()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self.bind(workspace or Workspace())
+        self._restore_state()
+
+    # -- assembly -----------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.pixel_label = QLabel("", self)
+        self.zoom_label = QLabel("", self)
+        self.job_progress = QProgressBar(self)
+        self.job_progress.setMaximumWidth(160)
+        self.job_progress.setRange(0, 100)
+        self.job_progress.hide()
+        bar.addWidget(self.pixel_label, 1)
+        bar.addPermanentWidget(self.job_progress)
+        bar.addPermanentWidget(self.zoom_label)
+        self.jobs.job_added.connect(self._on_job_added)
+        self.jobs.job_finished.connect(lambda job: self.job_progress.setVisible(bool(self.jobs.live)))
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", group: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, (list, tuple)):
+                action.setShortcuts([QKeySequence(s) for s in shortcut])
+            else:
+                action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.setProperty("palette_group", group)
+        action.triggered.connect(lambda _=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.act_open = a("&Open…", self.open_dialog, QKeySequence.Open, "Open an image or project", "File")
+        self.act_save = a("&Save", self.save, QKeySequence.Save, "Save the project", "File")
+        self.act_save_as = a("Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"),
+                             "Save the project under a new name", "File")
+        self.act_import = a("&Import as Layer…", self.import_dialog, QKeySequence("Ctrl+Shift+I"),
+                            "Add an image file as a new layer", "File")
+        self.act_export = a("&Export Layer…", self.export_dialog, QKeySequence("Ctrl+E"),
+                            "Write the active layer to an image file", "File")
+        self.act_quit = a("&Quit", self.close, QKeySequence.Quit, "", "File")
+        self.act_undo = a("&Undo", self.undo, QKeySequence.Undo, "", "Edit")
+        self.act_redo = a("&Redo", self.redo, [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")],
+                          "", "Edit")
+        self.act_palette = a("Command &Palette…", self.show_palette, QKeySequence("Ctrl+Shift+P"),
+                             "Find any command or operation", "Edit")
+        self.act_zoom_in = a("Zoom &In", lambda: self.canvas and self.canvas.zoom_in(),
+                             [QKeySequence("+"), QKeySequence("="), QKeySequence.ZoomIn], "", "View")
+        self.act_zoom_out = a("Zoom &Out", lambda: self.canvas and self.canvas.zoom_out(),
+                              [QKeySequence("-"), QKeySequence.ZoomOut], "", "View")
+        self.act_fit = a("&Fit to Window", lambda: self.canvas and self.canvas.fit(),
+                         QKeySequence("0"), "", "View")
+        self.act_actual = a("&Actual Size (100%)", lambda: self.canvas and self.canvas.actual_size(),
+                            QKeySequence("1"), "", "View")
+        self.act_new_labels = a("New &Labels Layer", self._new_labels, QKeySequence("Ctrl+Shift+L"),
+                                "An empty labels layer for seeds, markers or masks", "Layer")
+        self.act_new_points = a("New &Points Layer", self._new_points, None,
+                                "An empty points layer for landmarks", "Layer")
+        self.tool_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for name, label, key in TOOLS:
+            act = a(label, lambda n=name: self.set_tool(n), QKeySequence(key), f"{label} tool", "Tools")
+            act.setCheckable(True)
+            group.addAction(act)
+            self.tool_actions[name] = act
+        self.tool_actions["pan"].setChecked(True)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        for act in (self.act_save, self.act_save_as, None, self.act_import, self.act_export, None,
+                    self.act_quit):
+            file_menu.addSeparator() if act is None else file_menu.addAction(act)
+        edit = bar.addMenu("&Edit")
+        for act in (self.act_undo, self.act_redo, None, self.act_palette):
+            edit.addSeparator() if act is None else edit.addAction(act)
+        view = bar.addMenu("&View")
+        for act in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual):
+            view.addAction(act)
+        view.addSeparator()
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        layer_menu = bar.addMenu("&Layer")
+        layer_menu.addAction(self.act_new_labels)
+        layer_menu.addAction(self.act_new_points)
+        tools = bar.addMenu("&Tools")
+        for act in self.tool_actions.values():
+            tools.addAction(act)
+        self.op_actions = add_operation_menus(bar, list(registry.all_specs().values()),
+                                              self.choose_operation)
+        for spec_id, act in self.op_actions.items():
+            act.setProperty("palette_group", registry.get(spec_id).menu)
+        for name, error in registry.plugin_errors:
+            self.message_bar.show_warning(f"Plugin {name} failed to load: {error}")
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Tools", self)
+        tb.setObjectName("toolbar-tools")
+        self.addToolBar(Qt.TopToolBarArea, tb)
+        for act in self.tool_actions.values():
+            tb.addAction(act)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Label ", self))
+        self.label_spin = QSpinBox(self)
+        self.label_spin.setRange(1, 255)
+        self.label_spin.setToolTip("Label painted by the brush (seed / marker index)")
+        tb.addWidget(self.label_spin)
+        tb.addWidget(QLabel(" Size ", self))
+        self.size_spin = QSpinBox(self)
+        self.size_spin.setRange(1, 500)
+        self.size_spin.setValue(9)
+        self.size_spin.setToolTip("Brush diameter in pixels")
+        tb.addWidget(self.size_spin)
+        self.label_spin.valueChanged.connect(self._sync_brush)
+        self.size_spin.valueChanged.connect(self._sync_brush)
+
+    # -- binding a workspace ------------------------------------------------------------------
+    def bind(self, workspace: Workspace) -> None:
+        """Show ``workspace``: new canvas and panels; the previous ones are closed."""
+        old = self.workspace
+        if self.canvas is not None:
+            self.canvas.clear_preview()
+            self.canvas.setParent(None)
+            self.canvas.deleteLater()
+        for name in ("Layers", "History", "Operation", "Histogram"):
+            widget = self.docks[name].widget()
+            if widget is not None:
+                widget.setParent(None)
+                widget.deleteLater()
+        self.workspace = workspace
+        self.canvas = CanvasView(workspace, self._central)
+        self._central.layout().addWidget(self.canvas, 1)
+        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.canvas.cursor_info.connect(self.pixel_label.setText)
+        self.canvas.message.connect(self.message_bar.show_info)
+        self.layers_panel = LayersPanel(workspace)
+        self.layers_panel.message.connect(self.message_bar.show_error)
+        self.history_panel = HistoryPanel(workspace)
+        self.history_panel.message.connect(self.message_bar.show_warning)
+        self.history_panel.info.connect(self.message_bar.show_info)
+        self.history_panel.error.connect(self.message_bar.show_error)
+        self.operation_panel = OperationPanel(workspace, self.jobs, preview_target=self.canvas,
+                                              settings=self.settings)
+        self.operation_panel.failed.connect(self.message_bar.show_error)
+        self.operation_panel.result_ready.connect(self.show_result)
+        self.canvas.view_changed.connect(self.operation_panel.schedule_preview)
+        self.histogram_panel = HistogramPanel(workspace)
+        self.docks["Layers"].setWidget(self.layers_panel)
+        self.docks["History"].setWidget(self.history_panel)
+        self.docks["Operation"].setWidget(self.operation_panel)
+        self.docks["Histogram"].setWidget(self.histogram_panel)
+        workspace.modified_changed.connect(lambda _m: self._update_title())
+        workspace.path_changed.connect(lambda _p: self._update_title())
+        workspace.history.changed.connect(self._update_actions)
+        self._update_title()
+        self._update_actions()
+        self._sync_brush()
+        self.set_tool(self.canvas.tool if hasattr(self.canvas, "tool") else "pan")
+        if old is not None and old is not workspace:
+            old.close()
+        QTimer.singleShot(0, self.canvas.fit)
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.workspace.title} — imgstudio")
+        self.setWindowModified(self.workspace.modified)
+
+    def _update_actions(self) -> None:
+        history = self.workspace.history
+        self.act_undo.setEnabled(history.can_undo)
+        self.act_redo.setEnabled(history.can_redo)
+
+    def _sync_brush(self) -> None:
+        if self.canvas is not None:
+            self.canvas.brush_label = self.label_spin.value()
+            self.canvas.brush_size = self.size_spin.value()
+
+    # -- commands -----------------------------------------------------------------------------
+    def set_tool(self, name: str) -> None:
+        if self.canvas is not None:
+            self.canvas.set_tool(name)
+        if name in self.tool_actions:
+            self.tool_actions[name].setChecked(True)
+
+    def choose_operation(self, op_id: str) -> None:
+        self.operation_panel.set_operation(op_id)
+        self.docks["Operation"].show()
+        self.docks["Operation"].raise_()
+
+    def _finish_stroke(self) -> None:
+        """Record a brush stroke still in progress so undo/redo never interleave with it."""
+        tool = self.canvas.tools.get(self.canvas.tool) if self.canvas is not None else None
+        if getattr(tool, "stroking", False):
+            tool.finish()
+
+    def undo(self) -> None:
+        self._finish_stroke()
+        if self.workspace.history.can_undo:
+            self.workspace.history.undo()
+
+    def redo(self) -> None:
+        self._finish_stroke()
+        if self.workspace.history.can_redo:
+            self.workspace.history.redo()
+
+    def show_result(self, result) -> None:
+        payload = result.to_json() if hasattr(result, "to_json") else result
+        self.results_view.setPlainText(json.dumps(payload, indent=1, default=str))
+        self.docks["Results"].show()
+        self.docks["Results"].raise_()
+
+    def show_palette(self) -> CommandPalette:
+        actions = [a for a in self.actions() if a.text()] + list(self.op_actions.values())
+        palette = CommandPalette(actions, self)
+        palette.open()
+        return palette
+
+    def _new_labels(self) -> None:
+        try:
+            self.workspace.new_labels_layer()
+            self.set_tool("brush")
+        except ValueError as exc:
+            self.message_bar.show_error(str(exc))
+
+    def _new_points(self) -> None:
+        self.workspace.new_points_layer()
+        self.set_tool("points")
+
+    def _on_job_added(self, job) -> None:
+        self.job_progress.setValue(0)
+        self.job_progress.show()
+        job.signals.progress.connect(lambda f, m: self.job_progress.setValue(int(f * 100)))
+
+    # -- files --------------------------------------------------------------------------------
+    def open_files(self, paths: list[str]) -> list[str]:
+        """Open the first path, import the rest as layers; returns error messages."""
+        errors: list[str] = []
+        for n, path in enumerate(paths):
+            try:
+                if n == 0:
+                    self.open_path(path, ask=False)
+                else:
+                    self.workspace.import_layer(path)
+            except (OSError, ValueError) as exc:
+                errors.append(str(exc))
+                self.message_bar.show_error(str(exc))
+        return errors
+
+    def open_path(self, path: str, ask: bool = True) -> bool:
+        """Open an image or project in place of the current document."""
+        if ask and not self.maybe_save():
+            return False
+        workspace = Workspace.open(path)
+        self.bind(workspace)
+        self._add_recent(path)
+        return True
+
+    def open_dialog(self) -> None:
+        flt = f"Images and projects ({_filter(SUPPORTED_READ_EXTENSIONS)} *{PROJECT_EXTENSION})"
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self._last_dir(), flt)
+        if path:
+            self._try(lambda: self.open_path(path))
+
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import as layer", self._last_dir(),
+                                              f"Images ({_filter(SUPPORTED_READ_EXTENSIONS)})")
+        if path:
+            self._try(lambda: self.workspace.import_layer(path))
+
+    def export_dialog(self) -> None:
+        layer = self.workspace.document.active
+        if layer is None:
+            self.message_bar.show_info("There is no layer to export")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {layer.name}", self._last_dir(),
+                                              f"Images ({_filter(SUPPORTED_WRITE_EXTENSIONS)})")
+        if path:
+            self._try(lambda: self.workspace.export_layer(layer, path))
+
+    def save(self) -> bool:
+        if self.workspace.path is None:
+            return self.save_as()
+        return self._try(lambda: self.workspace.save())
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", self._last_dir(),
+                                              f"imgstudio project (*{PROJECT_EXTENSION})")
+        if not path:
+            return False
+        ok = self._try(lambda: self.workspace.save(path))
+        if ok:
+            self._add_recent(self.workspace.path)
+        return ok
+
+    def _try(self, fn: Callable[[], object]) -> bool:
+        try:
+            fn()
+        except (OSError, ValueError) as exc:
+            self.message_bar.show_error(str(exc))
+            return False
+        return True
+
+    def _last_dir(self) -> str:
+        recent = self.recent_files()
+        return os.path.dirname(recent[0]) if recent else os.getcwd()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [p for p in (value or []) if isinstance(p, str)]
+
+    def _add_recent(self, path: str) -> None:
+        path = os.path.abspath(path)
+        recent = [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent", [path, *recent][:MAX_RECENT])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            act = self.recent_menu.addAction(path)
+            act.setEnabled(os.path.exists(path))
+            act.triggered.connect(lambda _=False, p=path: self._try(lambda: self.open_path(p)))
+        if not self.recent_menu.actions():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    # -- drag and drop ------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if not paths:
+            return
+        event.acceptProposedAction()
+        if len(self.workspace.document) == 0:
+            self.open_files(paths)
+        else:
+            for path in paths:
+                self._try(lambda p=path: self.workspace.import_layer(p))
+
+    # -- closing ------------------------------------------------------------------------------
+    def _ask_unsaved_dialog(self) -> str:
+        box = QMessageBox(QMessageBox.Warning, "Unsaved changes",
+                          f"Save the changes to {self.workspace.title.rstrip(' *')}?",
+                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
+        answer = box.exec()
+        return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current document (saved, discarded or unmodified)."""
+        if not self.workspace.modified:
+            return True
+        answer = self.ask_unsaved()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not getattr(self, "_force_close", False) and not self.maybe_save():
+            event.ignore()
+            return
+        self.jobs.cancel_all()
+        self.jobs.wait()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        if self.canvas is not None:
+            self.canvas.clear_preview()
+        self.workspace.close()
+        event.accept()
+
+    def force_close(self) -> None:
+        """Close without asking (screenshot mode, tests)."""
+        self._force_close = True
+        self.close()
+
+    def _restore_state(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)

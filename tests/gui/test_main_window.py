@@ -1,0 +1,190 @@
+"""The assembled main window, driven through its real actions and widgets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+import imgstudio.api as api
+from imgstudio.core.io import load_image, save_image
+from imgstudio.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+
+
+@pytest.fixture
+def png(tmp_path, astronaut_small):
+    path = tmp_path / "photo.png"
+    save_image(path, astronaut_small)
+    return path
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    win = MainWindow(settings=settings)
+    win.ask_unsaved = lambda: "discard"
+    qtbot.addWidget(win)
+    win.resize(1100, 750)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.jobs.cancel_all()
+    win.jobs.wait()
+    win.force_close()
+
+
+def test_open_file_shows_one_layer_and_title(window, png, astronaut_small):
+    assert window.open_files([str(png)]) == []
+    doc = window.workspace.document
+    assert len(doc) == 1 and np.array_equal(doc[0].data, astronaut_small)
+    assert "photo.png" in window.windowTitle()
+
+
+def test_open_missing_file_reports_in_the_message_bar(window, tmp_path):
+    errors = window.open_files([str(tmp_path / "nope.png")])
+    assert errors and "nope.png" in errors[0]
+    assert "nope.png" in window.message_bar.current_text()
+
+
+def test_undo_redo_shortcuts_follow_the_history(window, png, qtbot, astronaut_small):
+    window.open_files([str(png)])
+    from imgstudio.core.apply import apply_operation
+
+    apply_operation(window.workspace.document, window.workspace.history, "basic.invert")
+    assert window.act_undo.isEnabled()
+    window.act_undo.trigger()
+    assert np.array_equal(window.workspace.document[0].data, astronaut_small)
+    window.act_redo.trigger()
+    assert np.array_equal(window.workspace.document[0].data, 255 - astronaut_small)
+
+
+def test_every_operation_has_a_menu_action(window):
+    ids = {spec.id for spec in api.list_operations()}
+    assert set(window.op_actions) == ids
+
+
+def test_menu_action_opens_the_operation_form_and_apply_matches_api(window, png, qtbot,
+                                                                      astronaut_small):
+    window.open_files([str(png)])
+    window.op_actions["basic.flip"].trigger()
+    panel = window.operation_panel
+    assert panel.spec.id == "basic.flip"
+    with qtbot.waitSignal(panel.applied, timeout=10000):
+        panel.apply()
+    assert np.array_equal(window.workspace.document[0].data,
+                          api.run("basic.flip", astronaut_small))
+
+
+def test_command_palette_filters_and_runs(window, png, qtbot):
+    window.open_files([str(png)])
+    palette = window.show_palette()
+    qtbot.keyClicks(palette.edit, "gamma")
+    labels = palette.visible_labels()
+    assert labels and all("gamma" in label.lower() for label in labels)
+    qtbot.keyClick(palette.edit, Qt.Key_Return)
+    assert window.operation_panel.spec.id == "basic.gamma"
+
+
+def test_dropping_a_file_imports_it_as_a_layer(window, png):
+    window.open_files([str(png)])
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(png))])
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window, drop)
+    assert len(window.workspace.document) == 2
+
+
+def test_save_as_project_and_reopen(window, png, tmp_path, monkeypatch):
+    window.open_files([str(png)])
+    window.workspace.new_labels_layer()
+    target = str(tmp_path / "work.imgs")
+    monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getSaveFileName",
+                        lambda *a, **k: (target, ""))
+    assert window.save_as()
+    assert not window.workspace.modified and "work.imgs" in window.windowTitle()
+    assert window.recent_files()[0] == os.path.abspath(target)
+    window.open_path(target)
+    assert [lay.kind.value for lay in window.workspace.document] == ["image", "labels"]
+
+
+def test_unsaved_changes_prompt_can_cancel_closing(window, png):
+    window.open_files([str(png)])
+    window.workspace.new_labels_layer()
+    window.ask_unsaved = lambda: "cancel"
+    assert not window.close()
+    assert window.isVisible()
+    window.ask_unsaved = lambda: "discard"
+
+
+def test_export_active_layer(window, png, tmp_path, monkeypatch, astronaut_small):
+    window.open_files([str(png)])
+    target = str(tmp_path / "out.tif")
+    monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getSaveFileName",
+                        lambda *a, **k: (target, ""))
+    window.export_dialog()
+    assert np.array_equal(load_image(target), astronaut_small)
+
+
+def test_window_state_is_remembered(qtbot, settings):
+    first = MainWindow(settings=settings)
+    qtbot.addWidget(first)
+    first.resize(780, 590)  # the offscreen screen is 800×600; restored geometry is clamped to it
+    first.show()
+    qtbot.waitExposed(first)
+    first.force_close()
+    second = MainWindow(settings=settings)
+    qtbot.addWidget(second)
+    assert (second.width(), second.height()) == (780, 590)
+    second.force_close()
+
+
+def test_main_window_screenshot(window, png, qtbot, screenshot_dir):
+    window.open_files([str(png)])
+    window.workspace.new_labels_layer()
+    window.op_actions["basic.gamma"].trigger()
+    qtbot.wait(200)
+    path = screenshot_dir / "main_window.png"
+    assert window.grab().save(str(path))
+    assert path.stat().st_size > 10_000
+
+
+def test_screenshot_mode_starts_paints_saves_and_exits(tmp_path, png):
+    out = tmp_path / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    proc = subprocess.run([sys.executable, "-m", "imgstudio", "--screenshot", str(out), str(png)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    shot = load_image(out)
+    assert shot.shape[0] > 400 and shot.shape[1] > 600
+    assert shot.std() > 10  # not a blank window
+
+
+def test_undo_during_a_brush_stroke_records_the_stroke_first(window, png, qtbot):
+    from tests.gui.canvas_events import at, move, press
+
+    window.open_files([str(png)])
+    labels = window.workspace.new_labels_layer()
+    window.set_tool("brush")
+    canvas = window.canvas
+    qtbot.wait(50)
+    press(canvas, at(canvas, 20.5, 20.5))
+    move(canvas, at(canvas, 40.5, 20.5))
+    assert labels.data.any()
+    window.act_undo.trigger()  # Ctrl+Z with the mouse still down
+    assert not labels.data.any()
+    window.act_redo.trigger()
+    assert labels.data[20, 30] == 1
