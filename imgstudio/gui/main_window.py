@@ -96,6 +96,10 @@ class MainWindow(QMainWindow):
         self.results_view = QPlainTextEdit(self)
         self.results_view.setReadOnly(True)
         self.docks["Results"].setWidget(self.results_view)
+        self.docks["Results"].hide()  # shown when an operation returns a table or classes
+        self.resizeDocks([self.docks["Jobs"]], [110], Qt.Vertical)
+        self.resizeDocks([self.docks["Operation"], self.docks["Layers"]], [300, 280],
+                         Qt.Horizontal)
 
         self._build_status_bar()
         self._build_actions()
