@@ -80,7 +80,29 @@ class Command:
         return f"<{type(self).__name__} {self.label!r}>"
 
 
-class SetPixels(Command):
+class _OldNewBlobs(Command):
+    """A command whose whole record is two blobs, ``_old`` and ``_new``."""
+
+    _old: Blob
+    _new: Blob
+
+    @property
+    def nbytes(self) -> int:
+        return self._old.nbytes + self._new.nbytes
+
+    @property
+    def spilled_bytes(self) -> int:
+        return self._old.spilled_bytes + self._new.spilled_bytes
+
+    def spill(self, dirpath: str) -> int:
+        return self._old.spill(dirpath) + self._new.spill(dirpath)
+
+    def discard(self) -> None:
+        self._old.discard()
+        self._new.discard()
+
+
+class SetPixels(_OldNewBlobs):
     """Replace the pixels of an image or labels layer, keeping only what changed.
 
     The old and new arrays are compared in ``TILE``-sized tiles; for each tile that differs,
@@ -241,20 +263,6 @@ class SetPixels(Command):
         else:
             self.layer.data = target
 
-    @property
-    def nbytes(self) -> int:
-        return self._old.nbytes + self._new.nbytes
-
-    @property
-    def spilled_bytes(self) -> int:
-        return self._old.spilled_bytes + self._new.spilled_bytes
-
-    def spill(self, dirpath: str) -> int:
-        return self._old.spill(dirpath) + self._new.spill(dirpath)
-
-    def discard(self) -> None:
-        self._old.discard()
-        self._new.discard()
 
 
 class AddLayer(Command):
@@ -349,7 +357,7 @@ class SetLayerProperty(Command):
         setattr(self.layer, self.name, self.old_value)
 
 
-class SetLayerData(Command):
+class SetLayerData(_OldNewBlobs):
     """Replace the data of a points or shapes layer; old and new are kept as private copies."""
 
     def __init__(
@@ -387,20 +395,6 @@ class SetLayerData(Command):
     def undo(self) -> None:
         self.layer.data = self._unpack(self._old)
 
-    @property
-    def nbytes(self) -> int:
-        return self._old.nbytes + self._new.nbytes
-
-    @property
-    def spilled_bytes(self) -> int:
-        return self._old.spilled_bytes + self._new.spilled_bytes
-
-    def spill(self, dirpath: str) -> int:
-        return self._old.spill(dirpath) + self._new.spill(dirpath)
-
-    def discard(self) -> None:
-        self._old.discard()
-        self._new.discard()
 
 
 class Group(Command):

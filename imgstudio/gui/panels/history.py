@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from imgstudio.core.recipe import atomic_write_text, save_recipe, to_script
+from imgstudio.core.undo_storage import fmt_bytes
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.panels import ModelLink
 
@@ -53,14 +54,6 @@ def step_text(command: Any) -> str:
         params = ", ".join(f"{k}={format_value(v)}" for k, v in step.params.items())
         return f"{label} ({params})"
     return label
-
-
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return ""
 
 
 class HistoryPanel(QWidget):
@@ -159,9 +152,9 @@ class HistoryPanel(QWidget):
         self.save_recipe_button.setEnabled(has_recipe)
         self.export_script_button.setEnabled(has_recipe)
         n = len(steps)
-        status = f"{n} step{'s' if n != 1 else ''}, {_fmt_bytes(self.history.memory_bytes)} undo"
+        status = f"{n} step{'s' if n != 1 else ''}, {fmt_bytes(self.history.memory_bytes)} undo"
         if self.history.spilled_bytes:
-            status += f" (+{_fmt_bytes(self.history.spilled_bytes)} on disk)"
+            status += f" (+{fmt_bytes(self.history.spilled_bytes)} on disk)"
         self.status_label.setText(status)
 
     def current_row(self) -> int:
