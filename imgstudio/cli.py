@@ -125,6 +125,24 @@ def write_output(kind: str, result: Any, path: str) -> None:
     save_image(path, data)
 
 
+def _write_result_layers(result: Any, output: str | None) -> list[str]:
+    """Write the raster/points fields of a result dataclass: the first to ``output``, the
+    others beside it as ``<stem>.<field><ext>``. Returns the paths written."""
+    from imgstudio.core.types import LayerKind, layer_fields
+
+    fields = [(n, k) for n, k in layer_fields(type(result))
+              if k != LayerKind.SHAPES and getattr(result, n) is not None]
+    if not fields or not output:
+        return []
+    stem, ext = os.path.splitext(output)
+    written = []
+    for i, (name, kind) in enumerate(fields):
+        target = output if i == 0 else f"{stem}.{name}{'.csv' if kind == LayerKind.POINTS else ext}"
+        write_output(kind.value, getattr(result, name), target)
+        written.append(target)
+    return written
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from imgstudio.core import registry
     from imgstudio.core.invoke import bind, call
@@ -165,11 +183,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         summary["dtype"] = str(getattr(result, "dtype", ""))
     elif result is not None:
         payload = result.to_json() if hasattr(result, "to_json") else result
-        image = getattr(result, "image", None)
-        if args.output and image is not None:
-            write_output("image", image, args.output)
-            summary["output"] = args.output
-            payload = {k: v for k, v in payload.items() if k != "image"}
+        written = _write_result_layers(result, args.output)
+        if written:
+            summary["output"] = written[0]
+            if len(written) > 1:
+                summary["other_outputs"] = written[1:]
         elif args.output:
             from imgstudio.core.recipe import atomic_write_text
 
@@ -295,6 +313,15 @@ def _cmd_editor(argv: list[str]) -> int:
     for f in args.files:
         if not os.path.exists(f):
             raise UsageError(f"no such file: {f}")
+    opening = None
+    if args.files:  # decode the first file on another core while Qt starts
+        from concurrent.futures import ThreadPoolExecutor
+
+        from imgstudio.core.workspace import Workspace
+
+        loader = ThreadPoolExecutor(1, thread_name_prefix="imgstudio-open")
+        opening = loader.submit(Workspace.open, args.files[0])
+        loader.shutdown(wait=False)
     try:
         # Imported by name so that the headless entry point never imports Qt by itself.
         app = importlib.import_module("imgstudio.gui.app")
@@ -304,7 +331,7 @@ def _cmd_editor(argv: list[str]) -> int:
         print("imgstudio: the editor window is not built yet; the headless commands work: "
               "imgstudio ops, imgstudio run, imgstudio batch (see --help)")
         return 0
-    return app.main(args.files, screenshot=args.screenshot)
+    return app.main(args.files, screenshot=args.screenshot, opening=opening)
 
 
 def build_parser() -> argparse.ArgumentParser:

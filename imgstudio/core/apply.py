@@ -16,6 +16,7 @@ import numpy as np
 
 from imgstudio.core import registry
 from imgstudio.core.document import (
+    LAYER_CLASSES,
     Document,
     ImageLayer,
     LabelsLayer,
@@ -29,7 +30,7 @@ from imgstudio.core.invoke import bind, call
 from imgstudio.core.progress import Progress
 from imgstudio.core.recipe import RecipeStep
 from imgstudio.core.spec import OperationSpec
-from imgstudio.core.types import Boxes, Color, Instances, Registered
+from imgstudio.core.types import Boxes, Color, LayerKind, layer_fields
 
 
 def plain_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -70,16 +71,19 @@ def result_layers(spec: OperationSpec, result: Any, base_name: str) -> list[Laye
         return [LabelsLayer(np.asarray(result), f"{title} of {base_name}")]
     if spec.output.kind == "points":
         return [PointsLayer(result, f"{title} of {base_name}")]
-    if isinstance(result, Registered):
-        return [ImageLayer(result.image, f"{title} of {base_name}")]
     if isinstance(result, Boxes):
         return [ShapesLayer(boxes_to_shapes(result), f"{title} of {base_name}")]
-    if isinstance(result, Instances):
-        return [
-            LabelsLayer(np.asarray(result.labels), f"{title} of {base_name}"),
-            ShapesLayer(boxes_to_shapes(result.boxes), f"{title} boxes of {base_name}"),
-        ]
-    return []
+    layers: list[Layer] = []
+    for n, (name, kind) in enumerate(layer_fields(type(result))):
+        value = getattr(result, name)
+        if value is None:
+            continue
+        label = f"{title} of {base_name}" if n == 0 else f"{title} {name} of {base_name}"
+        if kind == LayerKind.SHAPES:
+            layers.append(ShapesLayer(boxes_to_shapes(value), label))
+        else:
+            layers.append(LAYER_CLASSES[kind](np.asarray(value), label))
+    return layers
 
 
 def boxes_to_shapes(boxes: Boxes) -> list[Shape]:

@@ -215,9 +215,42 @@ def _read(path: Path, fmt: str) -> np.ndarray:
         return _read_png(path)
     if fmt == "TIFF":
         return _read_tiff(path)
+    if fmt == "JPEG":
+        fast = _read_jpeg_cv2(path)
+        if fast is not None:
+            return fast
     if fmt in ("JPEG", "BMP", "WebP"):
         return _read_pillow(path, fmt)
     return _read_sitk(path, fmt)
+
+
+def _read_jpeg_cv2(path: Path) -> np.ndarray | None:
+    """Decode a complete 8-bit grey or RGB JPEG with OpenCV, or return None to use Pillow.
+
+    OpenCV applies the EXIF orientation like Pillow does, and it releases the GIL while
+    decoding, so the editor can open a large photo while it builds its window. Pillow stays
+    the reader for other colour modes (CMYK, ...) and for truncated files, which it reports
+    as errors where libjpeg would fill in grey.
+    """
+    import cv2
+    from PIL import Image
+
+    data = np.fromfile(path, dtype=np.uint8)
+    tail = data[-64:].tobytes().rstrip(b"\x00\r\n ")
+    if not tail.endswith(b"\xff\xd9"):  # no end-of-image marker: let Pillow explain
+        return None
+    try:
+        with Image.open(path, formats=["JPEG"]) as header:  # reads the header only
+            mode = header.mode
+    except Exception:  # Pillow will report it properly
+        return None
+    if mode not in ("L", "RGB"):
+        return None
+    flag = cv2.IMREAD_GRAYSCALE if mode == "L" else cv2.IMREAD_COLOR
+    image = cv2.imdecode(data, flag)
+    if image is None:
+        return None
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def _normalise(image: np.ndarray, path: Path) -> np.ndarray:

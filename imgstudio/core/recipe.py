@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from imgstudio.core.progress import Progress
+from imgstudio.core.types import LayerKind, layer_fields
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,11 @@ def replay(
         result = call(spec, inputs, params, sub)
         if spec.output.kind in ("image", "labels", "points"):
             current, kind = result, spec.output.kind
-        elif hasattr(result, "image") and isinstance(result.image, np.ndarray):
-            current, kind = result.image, "image"
-            collected.append((n, step.op_id, result))
         else:
+            rasters = [(name, k) for name, k in layer_fields(type(result))
+                       if k in (LayerKind.IMAGE, LayerKind.LABELS)]
+            if rasters:  # the first raster field becomes the active layer, as in the editor
+                current, kind = getattr(result, rasters[0][0]), rasters[0][1].value
             collected.append((n, step.op_id, result))
     return ReplayResult(current, kind, collected)
 

@@ -103,15 +103,44 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-class _Result:
-    """Mixin: ``to_json()`` for result dataclasses (arrays become lists)."""
+class Result:
+    """Base of result dataclasses. Fields annotated ``Image``/``Labels``/``Points`` (or
+    ``Boxes``) become layers in the editor and files in the CLI; the other fields are shown as
+    data. ``to_json()`` leaves raster fields out (they are written as images instead)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        raster = {name for name, kind in layer_fields(type(self))
+                  if kind in (LayerKind.IMAGE, LayerKind.LABELS)}
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if f.name not in raster}
+
+
+def layer_fields(result_type: type) -> list[tuple[str, LayerKind]]:
+    """The fields of a result dataclass that hold layers, in declaration order.
+
+    ``Image``/``Labels``/``Points`` annotations give their kind; a ``Boxes`` field gives
+    ``LayerKind.SHAPES``.
+    """
+    import typing
+
+    if not dataclasses.is_dataclass(result_type):
+        return []
+    hints = typing.get_type_hints(result_type, include_extras=True)
+    out: list[tuple[str, LayerKind]] = []
+    for f in dataclasses.fields(result_type):
+        tp = hints.get(f.name)
+        if typing.get_origin(tp) is Annotated:
+            kinds = [m.kind for m in tp.__metadata__ if isinstance(m, LayerType)]
+            if kinds:
+                out.append((f.name, kinds[0]))
+                continue
+        if tp is Boxes:
+            out.append((f.name, LayerKind.SHAPES))
+    return out
 
 
 @dataclass(frozen=True, eq=False)
-class Boxes(_Result):
+class Boxes(Result):
     """Axis-aligned boxes ``xyxy`` (N, 4) with a score and a label each."""
 
     xyxy: np.ndarray
@@ -136,14 +165,14 @@ class Boxes(_Result):
 
 
 @dataclass(frozen=True)
-class Classes(_Result):
+class Classes(Result):
     """Ranked class predictions, best first: ``[(name, probability), ...]``."""
 
     items: list[tuple[str, float]]
 
 
 @dataclass(frozen=True)
-class Text(_Result):
+class Text(Result):
     """Recognised strings with their boxes: ``[(string, (x0, y0, x1, y1)), ...]``."""
 
     items: list[tuple[str, tuple[float, float, float, float] | None]]
@@ -157,7 +186,7 @@ class Text(_Result):
 
 
 @dataclass(frozen=True)
-class Table(_Result):
+class Table(Result):
     """Columns of equal length, e.g. ``{"path": [...], "score": [...]}``."""
 
     columns: dict[str, list]
@@ -176,18 +205,18 @@ class Table(_Result):
 
 
 @dataclass(frozen=True, eq=False)
-class Registered(_Result):
+class Registered(Result):
     """A moving image resampled onto the fixed grid and the 3×3 matrix mapping moving → fixed."""
 
-    image: np.ndarray
+    image: Image
     matrix: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
-class Instances(_Result):
+class Instances(Result):
     """Instance segmentation: one label id per instance and its box."""
 
-    labels: np.ndarray
+    labels: Labels
     boxes: Boxes
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import Future
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -27,14 +28,34 @@ def application() -> QApplication:
     return app
 
 
-def main(files: list[str], screenshot: str | None = None) -> int:
-    """Open the main window on ``files``; with ``screenshot``, save the window and exit."""
+def main(files: list[str], screenshot: str | None = None, opening: Future | None = None) -> int:
+    """Open the main window on ``files``; with ``screenshot``, save the window and exit.
+
+    ``opening`` is the first file already being opened on another thread (a Future of a
+    Workspace), so decoding overlaps with building the window.
+    """
+    from imgstudio.core.workspace import Workspace
+
+    first = opening
+    if first is None and files:
+        first = Future()
+        try:
+            first.set_result(Workspace.open(files[0]))
+        except (OSError, ValueError) as exc:
+            first.set_exception(exc)
     app = application()
     from imgstudio.gui.main_window import MainWindow
 
     window = MainWindow()
     window.resize(1280, 800)
-    errors = window.open_files(files)
+    errors: list[str] = []
+    if first is not None:
+        try:
+            window.show_workspace(first.result(), files[0])
+        except (OSError, ValueError) as exc:
+            errors.append(str(exc))
+            window.message_bar.show_error(str(exc))
+    errors += window.open_files(files[1:], import_all=True)
     window.show()
     if screenshot is None:
         return app.exec()
@@ -54,6 +75,11 @@ def main(files: list[str], screenshot: str | None = None) -> int:
             print(f"imgstudio: error: {message}", file=sys.stderr)
         status["code"] = 2
     if window.canvas is not None and len(window.workspace.document):
+        if os.environ.get("IMGSTUDIO_TRACE_STARTUP"):  # read by the start-up benchmark
+            import time
+
+            window.canvas.first_paint_done.connect(
+                lambda: print(f"first-paint {time.time():.6f}", file=sys.stderr, flush=True))
         window.canvas.first_paint_done.connect(lambda: QTimer.singleShot(0, save))
         QTimer.singleShot(30000, save)  # never hang if no paint arrives
     else:

@@ -37,7 +37,6 @@ from imgstudio.gui.canvas.view import CanvasView
 from imgstudio.gui.command_palette import CommandPalette
 from imgstudio.gui.menus import add_operation_menus
 from imgstudio.gui.message_bar import MessageBar
-from imgstudio.gui.panels.histogram import HistogramPanel
 from imgstudio.gui.panels.history import HistoryPanel
 from imgstudio.gui.panels.jobs import JobsPanel
 from imgstudio.gui.panels.layers import LayersPanel
@@ -257,11 +256,16 @@ class MainWindow(QMainWindow):
         self.operation_panel.failed.connect(self.message_bar.show_error)
         self.operation_panel.result_ready.connect(self.show_result)
         self.canvas.view_changed.connect(self.operation_panel.schedule_preview)
-        self.histogram_panel = HistogramPanel(workspace)
+        self.histogram_panel = None  # built after the first paint: pyqtgraph is slow to import
         self.docks["Layers"].setWidget(self.layers_panel)
         self.docks["History"].setWidget(self.history_panel)
         self.docks["Operation"].setWidget(self.operation_panel)
-        self.docks["Histogram"].setWidget(self.histogram_panel)
+        canvas = self.canvas
+        if len(workspace.document):
+            canvas.first_paint_done.connect(
+                lambda: QTimer.singleShot(0, lambda: self._create_histogram(canvas)))
+        else:
+            QTimer.singleShot(1000, lambda: self._create_histogram(canvas))
         workspace.modified_changed.connect(lambda _m: self._update_title())
         workspace.path_changed.connect(lambda _p: self._update_title())
         workspace.history.changed.connect(self._update_actions)
@@ -272,6 +276,16 @@ class MainWindow(QMainWindow):
         if old is not None and old is not workspace:
             old.close()
         QTimer.singleShot(0, self.canvas.fit)
+
+    def _create_histogram(self, for_canvas: CanvasView) -> None:
+        """Build the Histogram dock once ``for_canvas`` (still the current one) has painted:
+        importing pyqtgraph costs about half a second, which must not delay the image."""
+        if self.histogram_panel is not None or for_canvas is not self.canvas:
+            return
+        from imgstudio.gui.panels.histogram import HistogramPanel
+
+        self.histogram_panel = HistogramPanel(self.workspace)
+        self.docks["Histogram"].setWidget(self.histogram_panel)
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.workspace.title} — imgstudio")
@@ -344,12 +358,13 @@ class MainWindow(QMainWindow):
         job.signals.progress.connect(lambda f, m: self.job_progress.setValue(int(f * 100)))
 
     # -- files --------------------------------------------------------------------------------
-    def open_files(self, paths: list[str]) -> list[str]:
-        """Open the first path, import the rest as layers; returns error messages."""
+    def open_files(self, paths: list[str], import_all: bool = False) -> list[str]:
+        """Open the first path (unless ``import_all``), import the rest as layers; returns
+        error messages (also shown in the message bar)."""
         errors: list[str] = []
         for n, path in enumerate(paths):
             try:
-                if n == 0:
+                if n == 0 and not import_all:
                     self.open_path(path, ask=False)
                 else:
                     self.workspace.import_layer(path)
@@ -362,10 +377,14 @@ class MainWindow(QMainWindow):
         """Open an image or project in place of the current document."""
         if ask and not self.maybe_save():
             return False
-        workspace = Workspace.open(path)
-        self.bind(workspace)
-        self._add_recent(path)
+        self.show_workspace(Workspace.open(path), path)
         return True
+
+    def show_workspace(self, workspace: Workspace, path: str | None = None) -> None:
+        """Show an already opened workspace (e.g. loaded on another thread at start-up)."""
+        self.bind(workspace)
+        if path is not None:
+            self._add_recent(path)
 
     def open_dialog(self) -> None:
         flt = f"Images and projects ({_filter(SUPPORTED_READ_EXTENSIONS)} *{PROJECT_EXTENSION})"
