@@ -262,10 +262,10 @@ class MainWindow(QMainWindow):
         self.docks["Operation"].setWidget(self.operation_panel)
         canvas = self.canvas
         if len(workspace.document):
-            canvas.first_paint_done.connect(
-                lambda: QTimer.singleShot(0, lambda: self._create_histogram(canvas)))
+            canvas.first_paint_done.connect(  # the timers die with the canvas (context object)
+                lambda: QTimer.singleShot(0, canvas, lambda: self._create_histogram(canvas)))
         else:
-            QTimer.singleShot(1000, lambda: self._create_histogram(canvas))
+            QTimer.singleShot(1000, canvas, lambda: self._create_histogram(canvas))
         workspace.modified_changed.connect(lambda _m: self._update_title())
         workspace.path_changed.connect(lambda _p: self._update_title())
         workspace.history.changed.connect(self._update_actions)
