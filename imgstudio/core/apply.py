@@ -116,6 +116,8 @@ def prepare_operation(
     inputs: dict[str, Layer | list[Layer] | None] | None = None,
     output: str = "auto",
     progress: Progress | None = None,
+    region: tuple[int, int, int, int] | None = None,
+    region_mask: np.ndarray | None = None,
 ) -> Prepared:
     """Run ``op_id`` and build the one command that records its effect; change nothing.
 
@@ -125,6 +127,11 @@ def prepare_operation(
     to layers. ``output`` is ``"replace"`` (write an image result into ``layer``),
     ``"new_layer"`` or ``"auto"``: replace when the op maps an image layer to an image, else
     add new layers. Raises whatever the op raises (``ValueError`` naming a bad parameter).
+
+    ``region`` ``(x, y, width, height)`` (a selection's bounding box) with an optional boolean
+    ``region_mask`` of the layer's size restricts the op: it runs on the region's crop of every
+    input of the layer's size, and a same-sized image result changes only the selected pixels
+    (labels results are placed back at the region, zero elsewhere).
     """
     spec = registry.get(op_id)
     params = dict(params or {})
@@ -159,7 +166,16 @@ def prepare_operation(
                 )
             data_inputs[ispec.name] = chosen.data
             roles[ispec.name] = chosen.name
+    window = None
+    if region is not None and layer is not None and layer.shape is not None:
+        window = _region_slices(region, layer.shape)
+        full_shape = layer.shape
+        data_inputs = {
+            name: _crop(value, window, full_shape) for name, value in data_inputs.items()
+        }
     result, checked = compute(spec, data_inputs, params, progress)
+    if window is not None:
+        result = _uncrop(spec, result, layer, window, region_mask)
 
     replace = (
         layer is not None
@@ -189,6 +205,45 @@ def prepare_operation(
     return Prepared(command, result, new_layers)
 
 
+def _region_slices(region: tuple[int, int, int, int], shape: tuple[int, int]) -> tuple[slice, slice]:
+    x, y, w, h = (int(v) for v in region)
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + w, shape[1]), min(y + h, shape[0])
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"the selection {tuple(region)} lies outside the layer")
+    return slice(y0, y1), slice(x0, x1)
+
+
+def _crop(value: Any, window: tuple[slice, slice], shape: tuple[int, int]) -> Any:
+    """Crop arrays (or lists of arrays) of the layer's size to ``window``; leave others."""
+    if isinstance(value, list):
+        return [_crop(v, window, shape) for v in value]
+    if isinstance(value, np.ndarray) and value.ndim >= 2 and value.shape[:2] == tuple(shape):
+        return value[window]
+    return value
+
+
+def _uncrop(spec: OperationSpec, result: Any, layer: Layer, window: tuple[slice, slice],
+            mask: np.ndarray | None) -> Any:
+    """Put a result computed on a crop back in place (see :func:`prepare_operation`)."""
+    crop_shape = (window[0].stop - window[0].start, window[1].stop - window[1].start)
+    if not isinstance(result, np.ndarray) or result.shape[:2] != crop_shape:
+        return result  # a different geometry or a non-raster result: keep it as it is
+    inside = None if mask is None else np.asarray(mask, bool)[window]
+    if spec.output.kind == "image" and result.shape[2:] == layer.data.shape[2:]:
+        full = layer.data.copy()
+        if inside is None:
+            full[window] = result
+        else:
+            full[window][inside] = result[inside]
+        return full
+    if spec.output.kind == "labels":
+        full = np.zeros(layer.shape, dtype=result.dtype)
+        full[window] = result if inside is None else np.where(inside, result, 0)
+        return full
+    return result
+
+
 def commit(history: History, document: Document, prepared: Prepared) -> Prepared:
     """Apply a prepared operation as one history step (cheap; UI thread)."""
     if prepared.command is not None:
@@ -208,11 +263,14 @@ def apply_operation(
     inputs: dict[str, Layer | list[Layer] | None] | None = None,
     output: str = "auto",
     progress: Progress | None = None,
+    region: tuple[int, int, int, int] | None = None,
+    region_mask: np.ndarray | None = None,
 ) -> Prepared:
     """:func:`prepare_operation` then :func:`commit`: run an op on the document as one step.
 
     A failed or cancelled op raises and leaves the document and the history untouched.
     """
     prepared = prepare_operation(document, op_id, params, layer=layer, inputs=inputs,
-                                 output=output, progress=progress)
+                                 output=output, progress=progress, region=region,
+                                 region_mask=region_mask)
     return commit(history, document, prepared)

@@ -256,6 +256,7 @@ class MainWindow(QMainWindow):
         self.operation_panel.failed.connect(self.message_bar.show_error)
         self.operation_panel.result_ready.connect(self.show_result)
         self.canvas.view_changed.connect(self.operation_panel.schedule_preview)
+        self.operation_panel.selection_source = lambda canvas=self.canvas: canvas.selection
         self.histogram_panel = None  # built after the first paint: pyqtgraph is slow to import
         self.docks["Layers"].setWidget(self.layers_panel)
         self.docks["History"].setWidget(self.history_panel)

@@ -75,3 +75,34 @@ def test_wrong_layer_kind_is_named(doc_and_history):
     pts = doc.append(PointsLayer([[0, 0]], "pts"))
     with pytest.raises(ValueError, match="points layer"):
         apply_operation(doc, history, "basic.invert", layer=pts)
+
+
+def test_region_with_mask_changes_only_selected_pixels(doc_and_history, astronaut_small):
+    doc, history = doc_and_history
+    mask = np.zeros(astronaut_small.shape[:2], bool)
+    mask[10:20, 5:30] = True
+    mask[12, 5] = False
+    apply_operation(doc, history, "basic.invert", region=(5, 10, 25, 10), region_mask=mask)
+    expected = astronaut_small.copy()
+    expected[mask] = 255 - astronaut_small[mask]
+    assert np.array_equal(doc[0].data, expected)
+    history.undo()
+    assert np.array_equal(doc[0].data, astronaut_small)
+
+
+def test_region_labels_result_is_placed_back_at_the_region(doc_and_history, astronaut_small):
+    doc, history = doc_and_history
+    apply_operation(doc, history, "basic.color_mask", region=(4, 6, 30, 20))
+    labels = doc.active.data
+    assert labels.shape == astronaut_small.shape[:2]
+    crop_mask = api.run("basic.color_mask", astronaut_small[6:26, 4:34])
+    assert np.array_equal(labels[6:26, 4:34], crop_mask)
+    labels[6:26, 4:34] = 0
+    assert not labels.any()
+
+
+def test_region_outside_the_layer_is_refused(doc_and_history):
+    doc, history = doc_and_history
+    with pytest.raises(ValueError, match="outside"):
+        apply_operation(doc, history, "basic.invert", region=(500, 500, 10, 10))
+    assert not history.steps

@@ -188,3 +188,25 @@ def test_undo_during_a_brush_stroke_records_the_stroke_first(window, png, qtbot)
     assert not labels.data.any()
     window.act_redo.trigger()
     assert labels.data[20, 30] == 1
+
+
+def test_apply_runs_inside_a_rectangle_roi_drawn_on_the_canvas(window, png, qtbot,
+                                                                astronaut_small):
+    from tests.gui.canvas_events import at, drag
+
+    window.open_files([str(png)])
+    window.set_tool("rect")
+    canvas = window.canvas
+    qtbot.wait(50)
+    drag(canvas, [at(canvas, 10.0, 8.0), at(canvas, 20.0, 14.0), at(canvas, 30.0, 20.0)])
+    selection = canvas.selection
+    assert selection is not None
+    x, y, w, h = selection.bbox()
+    window.op_actions["basic.invert"].trigger()
+    with qtbot.waitSignal(window.operation_panel.applied, timeout=10000):
+        window.operation_panel.apply()
+    out = window.workspace.document[0].data
+    inside = selection.mask(astronaut_small.shape[:2])
+    assert inside.sum() == w * h > 0
+    assert np.array_equal(out[inside], 255 - astronaut_small[inside])
+    assert np.array_equal(out[~inside], astronaut_small[~inside])

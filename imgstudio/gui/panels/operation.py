@@ -16,6 +16,7 @@ touches the history or layer data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +98,9 @@ class OperationPanel(QWidget):
         self._preview_job: Job | None = None
         self._preview_gen = 0
         self._preview_meta: tuple[Layer, Proxy] | None = None
+        #: Returns the canvas selection (with ``bbox()`` and ``mask(shape)``) or None; when
+        #: set, Apply runs the op on the selection only.
+        self.selection_source: Callable[[], Any] | None = None
 
         self.title_label = QLabel("No operation")
         self.title_label.setStyleSheet("font-weight: bold; font-size: 13pt;")
@@ -202,14 +206,23 @@ class OperationPanel(QWidget):
         self._update_buttons()
         self.busy_changed.emit(True)
         document = self.workspace.document
+        region, region_mask = self._selection_for(layer)
 
         def work(progress: Progress) -> Prepared:
             return prepare_operation(document, spec.id, params, layer=layer,
-                                     inputs=layer_inputs, progress=progress)
+                                     inputs=layer_inputs, progress=progress,
+                                     region=region, region_mask=region_mask)
 
         ctx.job = self.jobs.start(
             work, spec.title, on_result=self._on_apply_result, on_error=self._on_apply_error,
             on_cancel=self._on_apply_cancelled, on_progress=self._on_apply_progress)
+
+    def _selection_for(self, layer: Layer | None) -> tuple[Any, Any]:
+        """(bbox, mask) of the current selection for ``layer``, or (None, None)."""
+        selection = self.selection_source() if self.selection_source is not None else None
+        if selection is None or layer is None or layer.shape is None:
+            return None, None
+        return selection.bbox(), selection.mask(layer.shape)
 
     def cancel(self) -> None:
         """Cancel the running Apply job (cooperatively; a late result is dropped)."""
