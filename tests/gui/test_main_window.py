@@ -210,3 +210,17 @@ def test_apply_runs_inside_a_rectangle_roi_drawn_on_the_canvas(window, png, qtbo
     assert inside.sum() == w * h > 0
     assert np.array_equal(out[inside], 255 - astronaut_small[inside])
     assert np.array_equal(out[~inside], astronaut_small[~inside])
+
+
+def test_a_failing_operation_shows_the_message_bar_and_changes_nothing(window, png, qtbot,
+                                                                      astronaut_small):
+    window.open_files([str(png)])
+    window.op_actions["basic.levels"].trigger()
+    form = window.operation_panel.form
+    form.set_values({"black": 200.0, "white": 100.0})
+    window.operation_panel.apply_button.click()
+    qtbot.waitUntil(lambda: not window.operation_panel.busy, timeout=10000)
+    assert window.message_bar.current_level() == "error"
+    assert "white" in window.message_bar.current_text()
+    assert not window.workspace.history.steps
+    assert np.array_equal(window.workspace.document[0].data, astronaut_small)
