@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
     QProgressBar,
     QSpinBox,
     QToolBar,
@@ -41,6 +39,7 @@ from imgstudio.gui.panels.history import HistoryPanel
 from imgstudio.gui.panels.jobs import JobsPanel
 from imgstudio.gui.panels.layers import LayersPanel
 from imgstudio.gui.panels.operation import OperationPanel
+from imgstudio.gui.panels.results import ResultsPanel, region_selection
 from imgstudio.gui.workers import JobManager
 
 MAX_RECENT = 10
@@ -92,9 +91,9 @@ class MainWindow(QMainWindow):
             self.docks[name] = dock
         self.tabifyDockWidget(self.docks["Jobs"], self.docks["Results"])
         self.docks["Jobs"].setWidget(JobsPanel(self.jobs))
-        self.results_view = QPlainTextEdit(self)
-        self.results_view.setReadOnly(True)
-        self.docks["Results"].setWidget(self.results_view)
+        self.results_panel = ResultsPanel(self)
+        self.results_panel.row_activated.connect(self.select_table_row)
+        self.docks["Results"].setWidget(self.results_panel)
         self.docks["Results"].hide()  # shown when an operation returns a table or classes
         self.resizeDocks([self.docks["Jobs"]], [110], Qt.Vertical)
         self.resizeDocks([self.docks["Operation"], self.docks["Layers"]], [300, 280],
@@ -331,10 +330,16 @@ class MainWindow(QMainWindow):
             self.workspace.history.redo()
 
     def show_result(self, result) -> None:
-        payload = result.to_json() if hasattr(result, "to_json") else result
-        self.results_view.setPlainText(json.dumps(payload, indent=1, default=str))
+        spec = self.operation_panel.spec
+        self.results_panel.show_result(spec.title if spec is not None else "Result", result)
         self.docks["Results"].show()
         self.docks["Results"].raise_()
+
+    def select_table_row(self, row: dict) -> None:
+        """Select on the canvas the region a results row describes (a label, or a bbox)."""
+        selection = region_selection(row, self.workspace.document)
+        if selection is not None and self.canvas is not None:
+            self.canvas.set_selection(selection)
 
     def show_palette(self) -> CommandPalette:
         actions = [a for a in self.actions() if a.text()] + list(self.op_actions.values())

@@ -1,0 +1,64 @@
+"""The Results dock: tables with CSV export, rows that select their region."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from imgstudio.core.document import Document, ImageLayer, LabelsLayer
+from imgstudio.core.types import Classes, Table, Text
+from imgstudio.gui.panels.results import ResultsPanel, region_selection
+
+
+@pytest.fixture
+def panel(qtbot):
+    widget = ResultsPanel()
+    qtbot.addWidget(widget)
+    widget.resize(500, 300)
+    widget.show()
+    return widget
+
+
+def test_table_is_shown_and_exported_as_csv(panel, tmp_path, qtbot):
+    table = Table({"label": [1, 2], "area": [40, 12], "name": ["a", "b"]})
+    panel.show_result("Regions", table)
+    assert panel.table.rowCount() == 2 and panel.table.columnCount() == 3
+    path = panel.export_csv(str(tmp_path / "regions"))
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows == [["label", "area", "name"], ["1", "40", "a"], ["2", "12", "b"]]
+
+
+def test_clicking_a_row_emits_it_even_after_sorting(panel, qtbot):
+    panel.show_result("Regions", Table({"label": [1, 2, 3], "area": [30, 10, 20]}))
+    panel.table.sortItems(1)  # by area ascending: label 2 first
+    with qtbot.waitSignal(panel.row_activated) as blocker:
+        rect = panel.table.visualItemRect(panel.table.item(0, 0))
+        qtbot.mouseClick(panel.table.viewport(), Qt.LeftButton, pos=rect.center())
+    assert blocker.args[0] == {"label": 2, "area": 10}
+
+
+def test_classes_and_text_results(panel):
+    panel.show_result("Classes", Classes([("cat", 0.9), ("dog", 0.1)]))
+    assert panel.table.item(0, 0).text() == "cat"
+    panel.show_result("Text", Text([("hello", None), ("world", None)]))
+    assert panel.text.toPlainText() == "hello\nworld"
+    assert not panel.export_button.isEnabled()
+
+
+def test_region_selection_outlines_the_label():
+    labels = np.zeros((40, 50), np.int32)
+    labels[10:20, 5:25] = 3
+    doc = Document([ImageLayer(np.zeros((40, 50), np.uint8)), LabelsLayer(labels, "regions")])
+    doc.active = doc[1]
+    selection = region_selection({"label": 3}, doc)
+    assert np.array_equal(selection.mask((40, 50)), labels == 3)
+
+
+def test_region_selection_falls_back_to_the_bbox():
+    doc = Document([ImageLayer(np.zeros((40, 50), np.uint8))])
+    selection = region_selection({"bbox-0": 2, "bbox-1": 3, "bbox-2": 12, "bbox-3": 9}, doc)
+    assert selection.bbox() == (3, 2, 6, 10)
