@@ -25,7 +25,7 @@ from imgstudio.core.undo_storage import (
     unpack_rects,
 )
 
-_PROPERTIES = ("name", "visible", "opacity", "blend_mode")
+_PROPERTIES = ("name", "visible", "opacity", "blend_mode", "contours")
 
 # -- commands ---------------------------------------------------------------------------------
 class Command:
@@ -343,8 +343,9 @@ class SetLayerProperty(Command):
     """Set ``name``, ``visible``, ``opacity`` or ``blend_mode``; the old value is read now."""
 
     def __init__(self, layer: Layer, name: str, new_value: Any) -> None:
-        if name not in _PROPERTIES:
-            raise ValueError(f"name must be one of {', '.join(_PROPERTIES)}; got {name!r}")
+        if name not in _PROPERTIES or not hasattr(layer, name):
+            raise ValueError(f"name must be one of {', '.join(_PROPERTIES)} (as the layer "
+                             f"has it); got {name!r}")
         super().__init__(f"Set {name.replace('_', ' ')} of {layer.name}")
         self.layer, self.name = layer, name
         self.old_value = getattr(layer, name)

@@ -145,7 +145,22 @@ class ImageLayer(Layer):
 
 
 class LabelsLayer(Layer):
+    """Integer labels (0 = none) shown in a colour per label, filled or as outlines."""
+
     kind = LayerKind.LABELS
+    _contours = False
+
+    @property
+    def contours(self) -> bool:
+        """Show only the outline of each label instead of filling it."""
+        return self._contours
+
+    @contours.setter
+    def contours(self, value: bool) -> None:
+        self._set("contours", bool(value))
+
+    def properties(self) -> dict[str, Any]:
+        return {**super().properties(), "contours": self.contours}
 
     def _check(self, data: Any) -> np.ndarray:
         data = check_labels(data, "data")

@@ -113,14 +113,17 @@ def load_project(path: str | os.PathLike[str]) -> Project:
                 else:
                     data = np.load(io.BytesIO(zf.read(meta["file"])), allow_pickle=False)
                 cls = LAYER_CLASSES[kind]
-                layers.append(cls(
+                layer = cls(
                     data,
                     meta.get("name", ""),
                     visible=meta.get("visible", True),
                     opacity=meta.get("opacity", 1.0),
                     blend_mode=meta.get("blend_mode", "normal"),
                     layer_id=meta.get("id"),
-                ))
+                )
+                if "contours" in meta and hasattr(layer, "contours"):
+                    layer.contours = bool(meta["contours"])
+                layers.append(layer)
             recipe = recipe_from_json(manifest.get("recipe") or recipe_to_json([]))
     except ProjectError:
         raise

@@ -128,3 +128,9 @@ def test_a_pickled_layer_file_is_refused(tmp_path, document):
 def test_missing_project_file_is_named(tmp_path):
     with pytest.raises(ProjectError, match="nothere.imgs"):
         load_project(tmp_path / "nothere.imgs")
+
+
+def test_labels_outline_mode_round_trips(tmp_path, document):
+    document[2].contours = True
+    save_project(tmp_path / "c.imgs", document)
+    assert load_project(tmp_path / "c.imgs").document[2].contours is True

@@ -267,3 +267,22 @@ def test_layers_panel_screenshot(qtbot, panel, workspace, screenshot_dir):
     workspace.document.active = workspace.document.by_name("astronaut")
     workspace.document.active.opacity = 0.6
     panel.grab().save(str(screenshot_dir / "layers_panel.png"))
+
+
+def test_outlines_checkbox_toggles_labels_contours_as_one_step(qtbot, workspace):
+    from imgstudio.gui.panels.layers import LayersPanel
+
+    panel = LayersPanel(workspace)
+    qtbot.addWidget(panel)
+    panel.show()
+    labels = workspace.new_labels_layer()
+    assert panel.contours_check.isVisible() and not panel.contours_check.isChecked()
+    box = panel.contours_check
+    qtbot.mouseClick(box, Qt.LeftButton, pos=QPoint(8, box.height() // 2))  # the indicator
+    assert labels.contours is True
+    steps = len(workspace.history.steps)
+    workspace.history.undo()
+    assert labels.contours is False and not panel.contours_check.isChecked()
+    assert steps == len(workspace.history.steps)
+    workspace.document.active = workspace.document[0]
+    assert not panel.contours_check.isVisible()

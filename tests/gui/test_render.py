@@ -303,3 +303,16 @@ def test_render_is_qt_free():
     code = ("import sys, imgstudio.gui.canvas.render, imgstudio.gui.canvas.scene; "
             "assert not any(m.startswith('PySide6') for m in sys.modules), 'Qt imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_outline_keeps_only_boundary_pixels():
+    from imgstudio.gui.canvas.render import outline
+
+    labels = np.zeros((7, 9), np.int32)
+    labels[1:6, 2:8] = 4
+    out = outline(labels)
+    inner = np.zeros_like(labels, bool)
+    inner[2:5, 3:7] = True
+    assert not out[inner].any()
+    ring = (labels == 4) & ~inner
+    assert (out[ring] == 4).all()

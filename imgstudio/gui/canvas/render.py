@@ -87,6 +87,7 @@ class RenderLayer:
     extent: Extent | None = None
     window: Window | None = None
     patch: Patch | None = None
+    contours: bool = False  # labels: outlines only
 
     def bounds(self) -> Extent:
         if self.extent is not None:
@@ -415,7 +416,7 @@ class Renderer:
         if _empty(rect):
             return None
         if layer.kind == "labels" and layer.patch is None:
-            return self._labels(layer.data, layer.bounds(), vp, rect)
+            return self._labels(layer.data, layer.bounds(), vp, rect, layer.contours)
         window = layer.window
         rect, rgb, alpha = self._pixels(layer.key, layer.data, layer.kind, layer.bounds(),
                                         window, vp, rect)
@@ -470,15 +471,32 @@ class Renderer:
         return rect, rgb, (1.0 if alpha is None else alpha)
 
     @staticmethod
-    def _labels(data: np.ndarray, extent: Extent, vp: Viewport, rect: Region) -> Pixels | None:
+    def _labels(data: np.ndarray, extent: Extent, vp: Viewport, rect: Region,
+                contours: bool = False) -> Pixels | None:
         """Labels, cropped to the box of labelled output pixels (often small: seeds)."""
-        idx = palette_indices(_sample(_labels_array(data), data.shape, extent, vp, rect, True))
+        sampled = _sample(_labels_array(data), data.shape, extent, vp, rect, True)
+        if contours:
+            sampled = outline(sampled)
+        idx = palette_indices(sampled)
         bx, by, bw, bh = cv2.boundingRect(np.ascontiguousarray(idx))
         if bw == 0 or bh == 0:
             return None
         rgb, alpha = labels_display(idx[by : by + bh, bx : bx + bw])
         y0, x0 = rect[0] + by, rect[2] + bx
         return (y0, y0 + bh, x0, x0 + bw), rgb, alpha
+
+
+def outline(labels: np.ndarray) -> np.ndarray:
+    """Keep only the pixels of ``labels`` that touch another value (4-neighbours): outlines
+    one screen pixel wide, since this runs on the sampled viewport."""
+    edge = np.zeros(labels.shape, bool)
+    vertical = labels[:-1] != labels[1:]
+    horizontal = labels[:, :-1] != labels[:, 1:]
+    edge[:-1] |= vertical
+    edge[1:] |= vertical
+    edge[:, :-1] |= horizontal
+    edge[:, 1:] |= horizontal
+    return np.where(edge, labels, 0)
 
 
 def _labels_array(data: np.ndarray) -> np.ndarray:

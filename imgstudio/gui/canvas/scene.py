@@ -128,7 +128,8 @@ def render_layers(
         if not layer.visible or layer.shape is None:
             continue
         kind = "labels" if isinstance(layer, LabelsLayer) else "image"
-        item = RenderLayer(layer.id, layer.data, kind, layer.opacity, layer.blend_mode)
+        item = RenderLayer(layer.id, layer.data, kind, layer.opacity, layer.blend_mode,
+                           contours=getattr(layer, "contours", False))
         preview = previews.get(layer.id)
         extra = None
         if preview is not None and preview.kind == kind:

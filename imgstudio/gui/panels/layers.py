@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -116,6 +117,9 @@ class LayersPanel(QWidget):
         form = QFormLayout()
         form.addRow("Opacity", opacity_row)
         form.addRow("Blend", self.blend_combo)
+        self.contours_check = QCheckBox("Outlines only", self)
+        self.contours_check.setToolTip("Show each label as its outline (labels layers)")
+        form.addRow("", self.contours_check)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -130,6 +134,7 @@ class LayersPanel(QWidget):
         self.opacity_slider.valueChanged.connect(self._on_opacity_value)
         self.opacity_slider.sliderReleased.connect(self._on_opacity_released)
         self.blend_combo.currentIndexChanged.connect(self._on_blend_index)
+        self.contours_check.toggled.connect(self._on_contours_toggled)
 
         self._link = ModelLink(self, [
             (self.document.layer_inserted, self._on_structure),
@@ -219,6 +224,10 @@ class LayersPanel(QWidget):
             if has and self._opacity_press is None:
                 self.opacity_slider.setValue(round(layer.opacity * 100))
                 self.blend_combo.setCurrentIndex(BLEND_MODES.index(layer.blend_mode))
+            is_labels = has and hasattr(layer, "contours")
+            self.contours_check.setVisible(is_labels)
+            if is_labels:
+                self.contours_check.setChecked(layer.contours)
             self.opacity_label.setText(f"{self.opacity_slider.value()}%")
         index = self.document.index(layer) if has else -1
         self.actions["add_labels"].setEnabled(self.document.size is not None)
@@ -312,6 +321,11 @@ class LayersPanel(QWidget):
         layer = self.document.active
         if not self._updating and layer is not None and index >= 0:
             self.set_property(layer, "blend_mode", BLEND_MODES[index])
+
+    def _on_contours_toggled(self, on: bool) -> None:
+        layer = self.document.active
+        if not self._updating and layer is not None and hasattr(layer, "contours"):
+            self.set_property(layer, "contours", on)
 
     # -- actions ----------------------------------------------------------------------------
     def _new_layer(self, factory) -> None:
