@@ -51,6 +51,7 @@ TOOLS = [  # (name, label, shortcut)
     ("rect", "Rectangle ROI", "R"),
     ("polygon", "Polygon ROI", "G"),
     ("picker", "Colour picker", "I"),
+    ("place", "Place", "M"),
 ]
 
 
@@ -256,6 +257,7 @@ class MainWindow(QMainWindow):
         self.operation_panel.result_ready.connect(self.show_result)
         self.canvas.view_changed.connect(self.operation_panel.schedule_preview)
         self.operation_panel.selection_source = lambda canvas=self.canvas: canvas.selection
+        self.canvas.position_picked.connect(self.operation_panel.set_position)
         self.histogram_panel = None  # built after the first paint: pyqtgraph is slow to import
         self.docks["Layers"].setWidget(self.layers_panel)
         self.docks["History"].setWidget(self.history_panel)
@@ -312,6 +314,9 @@ class MainWindow(QMainWindow):
         self.operation_panel.set_operation(op_id)
         self.docks["Operation"].show()
         self.docks["Operation"].raise_()
+        if self.operation_panel.takes_position:
+            self.set_tool("place")
+            self.message_bar.show_info("Drag on the canvas to place it; Preview shows the result")
 
     def _finish_stroke(self) -> None:
         """Record a brush stroke still in progress so undo/redo never interleave with it."""

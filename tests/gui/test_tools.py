@@ -242,7 +242,7 @@ def test_set_tool_emits_and_rejects_unknown_names(view, qtbot):
 
 
 def test_every_tool_has_a_distinct_shortcut():
-    names = {"pan", "brush", "eraser", "points", "rect", "polygon", "picker"}
+    names = {"pan", "brush", "eraser", "points", "rect", "polygon", "picker", "place"}
     assert set(TOOL_CLASSES) == names
     shortcuts = [cls.shortcut for cls in TOOL_CLASSES.values()]
     assert len(set(shortcuts)) == len(shortcuts) and all(shortcuts)
@@ -257,3 +257,11 @@ def test_brush_outline_follows_the_cursor(view, workspace, qtbot):
     assert view.tools["brush"].hover is not None
     press(view, at(view, 30, 30))
     release(view, at(view, 30, 30))
+
+
+def test_place_tool_reports_the_dragged_pixel(view, qtbot):
+    view.set_tool("place")
+    seen = []
+    view.position_picked.connect(lambda x, y: seen.append((x, y)))
+    drag(view, [at(view, 10.5, 12.5), at(view, 20.5, 15.5), at(view, 30.5, 18.5)])
+    assert seen[0] == (10, 12) and seen[-1] == (30, 18)

@@ -69,6 +69,8 @@ class CanvasView(QWidget):
     painted = Signal()
     #: The visible part of the image changed (pan, zoom, fit): previews follow it.
     view_changed = Signal()
+    #: The place tool was dragged to image pixel (x, y).
+    position_picked = Signal(int, int)
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)

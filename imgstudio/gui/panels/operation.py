@@ -217,6 +217,19 @@ class OperationPanel(QWidget):
             work, spec.title, on_result=self._on_apply_result, on_error=self._on_apply_error,
             on_cancel=self._on_apply_cancelled, on_progress=self._on_apply_progress)
 
+    @property
+    def takes_position(self) -> bool:
+        """The op has ``center_x``/``center_y`` parameters the place tool can set."""
+        names = {p.name for p in self._spec.params} if self._spec is not None else set()
+        return {"center_x", "center_y"} <= names
+
+    def set_position(self, x: int, y: int) -> None:
+        """Set ``center_x``/``center_y`` (from the canvas place tool) and refresh the preview."""
+        if self._form is None or not self.takes_position:
+            return
+        self._form.set_values({"center_x": int(x), "center_y": int(y)})
+        self.schedule_preview()
+
     def _selection_for(self, layer: Layer | None) -> tuple[Any, Any]:
         """(bbox, mask) of the current selection for ``layer``, or (None, None)."""
         selection = self.selection_source() if self.selection_source is not None else None

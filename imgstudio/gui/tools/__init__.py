@@ -7,12 +7,14 @@ from imgstudio.gui.tools.base import Tool
 from imgstudio.gui.tools.brush import BrushTool, EraserTool
 from imgstudio.gui.tools.pan import PanTool
 from imgstudio.gui.tools.picker import PickerTool
+from imgstudio.gui.tools.place import PlaceTool
 from imgstudio.gui.tools.points import PointsTool
 from imgstudio.gui.tools.roi import PolygonTool, RectTool, Selection
 
 TOOL_CLASSES: dict[str, type[Tool]] = {
     cls.name: cls
-    for cls in (PanTool, BrushTool, EraserTool, PointsTool, RectTool, PolygonTool, PickerTool)
+    for cls in (PanTool, BrushTool, EraserTool, PointsTool, RectTool, PolygonTool, PickerTool,
+                PlaceTool)
 }
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "EraserTool",
     "PanTool",
     "PickerTool",
+    "PlaceTool",
     "PointsTool",
     "PolygonTool",
     "RectTool",
