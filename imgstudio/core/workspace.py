@@ -126,6 +126,37 @@ class Workspace:
         self.add_layer(layer)
         return layer
 
+    def labels_from_mask(self, mask: np.ndarray, name: str = "Selection", value: int = 1
+                         ) -> LabelsLayer:
+        """A new labels layer holding ``value`` where ``mask`` is true (one undo step); e.g.
+        a rectangle selection turned into a GrabCut mask."""
+        size = self.document.size
+        mask = np.asarray(mask, bool)
+        if size is None or mask.shape != tuple(size):
+            raise ValueError(f"mask must have the image's size {size}; got {mask.shape}")
+        data = np.where(mask, np.int32(value), np.int32(0))
+        layer = LabelsLayer(data, self.document.unique_name(name))
+        self.add_layer(layer, label=f"New labels layer from {name.lower()}")
+        return layer
+
+    def convert_labels(self, layer: LabelsLayer, to: str) -> LabelsLayer:
+        """A converted copy of a labels layer as a new layer (one undo step): ``to="mask"``
+        makes every label 1; ``to="labels"`` numbers the connected components of the mask
+        (8-connectivity) 1, 2, 3..."""
+        if not isinstance(layer, LabelsLayer):
+            raise ValueError(f"{layer.name!r} is not a labels layer")
+        if to == "mask":
+            data = (layer.data > 0).astype(np.int32)
+        elif to == "labels":
+            from skimage.measure import label
+
+            data = label(layer.data > 0, connectivity=2).astype(np.int32)
+        else:
+            raise ValueError(f"to must be 'mask' or 'labels'; got {to!r}")
+        new = LabelsLayer(data, self.document.unique_name(f"{layer.name} ({to})"))
+        self.add_layer(new, label=f"Convert {layer.name} to {to}")
+        return new
+
     def new_points_layer(self, name: str = "Points") -> PointsLayer:
         layer = PointsLayer(np.zeros((0, 2)), self.document.unique_name(name))
         self.add_layer(layer)

@@ -164,6 +164,13 @@ class MainWindow(QMainWindow):
                                 "An empty labels layer for seeds, markers or masks", "Layer")
         self.act_new_points = a("New &Points Layer", self._new_points, None,
                                 "An empty points layer for landmarks", "Layer")
+        self.act_labels_from_selection = a(
+            "Labels Layer from &Selection", self._labels_from_selection, None,
+            "A labels layer with 1 inside the selection (e.g. a GrabCut rectangle)", "Layer")
+        self.act_labels_to_mask = a("Convert Labels to &Mask", lambda: self._convert("mask"),
+                                    None, "Every label becomes 1", "Layer")
+        self.act_mask_to_labels = a("Convert Mask to &Labels", lambda: self._convert("labels"),
+                                    None, "Number the connected components 1, 2, 3…", "Layer")
         self.tool_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
         for name, label, key in TOOLS:
@@ -193,8 +200,10 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
         layer_menu = bar.addMenu("&Layer")
-        layer_menu.addAction(self.act_new_labels)
-        layer_menu.addAction(self.act_new_points)
+        for act in (self.act_new_labels, self.act_new_points, None,
+                    self.act_labels_from_selection, self.act_labels_to_mask,
+                    self.act_mask_to_labels):
+            layer_menu.addSeparator() if act is None else layer_menu.addAction(act)
         tools = bar.addMenu("&Tools")
         for act in self.tool_actions.values():
             tools.addAction(act)
@@ -358,6 +367,18 @@ class MainWindow(QMainWindow):
             self.set_tool("brush")
         except ValueError as exc:
             self.message_bar.show_error(str(exc))
+
+    def _labels_from_selection(self) -> None:
+        selection = self.canvas.selection if self.canvas is not None else None
+        if selection is None or self.workspace.document.size is None:
+            self.message_bar.show_info("Draw a rectangle or polygon selection first")
+            return
+        self._try(lambda: self.workspace.labels_from_mask(
+            selection.mask(self.workspace.document.size)))
+
+    def _convert(self, to: str) -> None:
+        layer = self.workspace.document.active
+        self._try(lambda: self.workspace.convert_labels(layer, to))
 
     def _new_points(self) -> None:
         self.workspace.new_points_layer()

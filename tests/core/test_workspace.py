@@ -89,3 +89,20 @@ def test_export_labels_layer_as_16_bit_when_needed(tmp_path, png):
     out = load_image(tmp_path / "labels.png")
     assert out.dtype == np.uint16 and out[0, 0] == 300
     ws.close()
+
+
+def test_labels_from_mask_and_conversions(png):
+    ws = Workspace.open(png)
+    mask = np.zeros(ws.document.size, bool)
+    mask[2:6, 3:9] = True
+    mask[10:12, 10:12] = True
+    layer = ws.labels_from_mask(mask, value=3)
+    assert np.array_equal(layer.data, np.where(mask, 3, 0))
+    components = ws.convert_labels(layer, "labels")
+    assert sorted(np.unique(components.data)) == [0, 1, 2]
+    binary = ws.convert_labels(components, "mask")
+    assert np.array_equal(binary.data, mask.astype(np.int32))
+    assert len(ws.history.steps) == 3
+    with pytest.raises(ValueError, match="image's size"):
+        ws.labels_from_mask(np.zeros((3, 3), bool))
+    ws.close()

@@ -224,3 +224,19 @@ def test_a_failing_operation_shows_the_message_bar_and_changes_nothing(window, p
     assert "white" in window.message_bar.current_text()
     assert not window.workspace.history.steps
     assert np.array_equal(window.workspace.document[0].data, astronaut_small)
+
+
+def test_selection_becomes_a_labels_layer_for_grabcut(window, png, qtbot):
+    from tests.gui.canvas_events import at, drag
+
+    window.open_files([str(png)])
+    window.set_tool("rect")
+    qtbot.wait(50)
+    canvas = window.canvas
+    drag(canvas, [at(canvas, 5.0, 5.0), at(canvas, 25.0, 15.0)])
+    window.act_labels_from_selection.trigger()
+    layer = window.workspace.document.active
+    assert layer.kind.value == "labels"
+    assert np.array_equal(layer.data > 0, canvas.selection.mask(layer.data.shape))
+    window.act_mask_to_labels.trigger()
+    assert window.workspace.document.active.data.max() == 1
