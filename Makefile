@@ -26,6 +26,9 @@ test: install
 bench: install
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -s -p no:cacheprovider tests/benchmarks
 
+gallery: install
+	QT_QPA_PLATFORM=offscreen $(PY) scripts/make_gallery.py
+
 lint: install
 	$(VENV)/bin/ruff check imgstudio tests
 	$(VENV)/bin/lint-imports
