@@ -29,7 +29,7 @@ from imgstudio.core.history import AddLayer, Command, Group, History, SetPixels
 from imgstudio.core.invoke import bind, call
 from imgstudio.core.progress import Progress
 from imgstudio.core.recipe import RecipeStep
-from imgstudio.core.spec import OperationSpec
+from imgstudio.core.spec import InputSpec, OperationSpec
 from imgstudio.core.types import Boxes, Color, LayerKind, layer_fields
 
 
@@ -98,6 +98,26 @@ def boxes_to_shapes(boxes: Boxes) -> list[Shape]:
     ]
 
 
+def layer_input(op_id: str, ispec: InputSpec, layer: Layer) -> Any:
+    """The data ``layer`` gives to input ``ispec``. A labels layer may feed an image input
+    (so a threshold's mask chains into morphology): 0/1 masks become uint8 0/255, other labels
+    uint8 or uint16 values. Any other kind mismatch is a ValueError naming the input."""
+    if layer.kind == ispec.kind:
+        return layer.data
+    if ispec.kind == LayerKind.IMAGE and layer.kind == LayerKind.LABELS:
+        data = np.asarray(layer.data)
+        lo, hi = int(data.min(initial=0)), int(data.max(initial=0))
+        if lo >= 0 and hi <= 1:
+            return (data > 0).astype(np.uint8) * np.uint8(255)
+        if lo >= 0 and hi <= 65535:
+            return data.astype(np.uint8 if hi <= 255 else np.uint16)
+        raise ValueError(f"{op_id}: labels of {layer.name!r} do not fit an image ({lo}..{hi})")
+    raise ValueError(
+        f"{op_id}: {ispec.name} must be a {ispec.kind.value} layer; "
+        f"{layer.name!r} is a {layer.kind.value} layer"
+    )
+
+
 @dataclass
 class Prepared:
     """An op computed and its history command built, not yet applied to the document."""
@@ -144,12 +164,8 @@ def prepare_operation(
         if ispec is first and ispec.name not in extra:
             if layer is None:
                 raise ValueError(f"{op_id}: there is no active layer to use as {ispec.name}")
-            if layer.kind != ispec.kind:
-                raise ValueError(
-                    f"{op_id}: {ispec.name} must be a {ispec.kind.value} layer; "
-                    f"{layer.name!r} is a {layer.kind.value} layer"
-                )
-            data_inputs[ispec.name] = [layer.data] if ispec.many else layer.data
+            data = layer_input(op_id, ispec, layer)
+            data_inputs[ispec.name] = [data] if ispec.many else data
             continue
         chosen = extra.get(ispec.name)
         if chosen is None:
@@ -159,12 +175,7 @@ def prepare_operation(
             data_inputs[ispec.name] = [lay.data for lay in chosen]
             roles[ispec.name] = ",".join(lay.name for lay in chosen)
         else:
-            if chosen.kind != ispec.kind:
-                raise ValueError(
-                    f"{op_id}: {ispec.name} must be a {ispec.kind.value} layer; "
-                    f"{chosen.name!r} is a {chosen.kind.value} layer"
-                )
-            data_inputs[ispec.name] = chosen.data
+            data_inputs[ispec.name] = layer_input(op_id, ispec, chosen)
             roles[ispec.name] = chosen.name
     window = None
     if region is not None and layer is not None and layer.shape is not None:

@@ -106,3 +106,14 @@ def test_region_outside_the_layer_is_refused(doc_and_history):
     with pytest.raises(ValueError, match="outside"):
         apply_operation(doc, history, "basic.invert", region=(500, 500, 10, 10))
     assert not history.steps
+
+
+def test_a_mask_layer_feeds_an_image_input(doc_and_history):
+    from imgstudio.core.document import LabelsLayer
+
+    doc, history = doc_and_history
+    mask = np.zeros((30, 40), np.int32)
+    mask[5:10, 5:10] = 1
+    layer = doc.append(LabelsLayer(mask, "mask"))
+    done = apply_operation(doc, history, "basic.invert", layer=layer)
+    assert np.array_equal(done.new_layers[0].data, 255 - mask.astype(np.uint8) * 255)

@@ -316,3 +316,12 @@ def test_outline_keeps_only_boundary_pixels():
     assert not out[inner].any()
     ring = (labels == 4) & ~inner
     assert (out[ring] == 4).all()
+
+
+def test_float_data_outside_unit_range_gets_a_percentile_window():
+    from imgstudio.gui.canvas.render import default_window
+
+    distances = np.linspace(0, 40, 10000, dtype=np.float32).reshape(100, 100)
+    lo, hi = default_window(distances)
+    assert 0 <= lo < 1 and 39 < hi <= 40
+    assert default_window(np.full((4, 4), 0.5, np.float32)) == (0.0, 1.0)

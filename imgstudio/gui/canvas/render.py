@@ -108,14 +108,21 @@ class Frame:
 
 # -- pixel conversion ---------------------------------------------------------------------------
 def default_window(data: np.ndarray) -> Window:
-    """Contrast window of an image: its dtype range for uint8 and float32 ([0, 1]), the 0.5 and
-    99.5 percentiles of a subsample for uint16."""
+    """Contrast window of an image: its dtype range for uint8 and for float32 intensities
+    (about [0, 1]); the 0.5 and 99.5 percentiles of a subsample for uint16 and for float32 data
+    far outside [0, 1] (distances, Laplacians)."""
     if data.dtype == np.uint8:
         return 0.0, 255.0
-    if data.dtype != np.uint16:
-        return 0.0, 1.0
     step = max(1, int(math.sqrt(data.shape[0] * data.shape[1] / _SAMPLE_PIXELS)))
     sample = data[::step, ::step]
+    if data.dtype != np.uint16:
+        finite = sample[np.isfinite(sample)]
+        if finite.size == 0:
+            return 0.0, 1.0
+        lo, hi = np.percentile(finite, (0.5, 99.5))
+        if lo >= -1.0 and hi <= 2.0:  # an intensity image, perhaps slightly over or under
+            return 0.0, 1.0
+        return (float(lo), float(hi)) if hi > lo else (float(lo), float(lo) + 1.0)
     if sample.ndim == 3 and sample.shape[2] == 4:
         sample = sample[..., :3]
     lo, hi = np.percentile(sample, (0.5, 99.5))

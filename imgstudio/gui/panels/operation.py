@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from imgstudio.core import registry
-from imgstudio.core.apply import Prepared, commit, compute, prepare_operation
+from imgstudio.core.apply import Prepared, commit, compute, layer_input, prepare_operation
 from imgstudio.core.document import Layer
 from imgstudio.core.invoke import bind
 from imgstudio.core.progress import Cancelled, Progress
@@ -263,10 +263,8 @@ class OperationPanel(QWidget):
             first = spec.inputs[0]
             if layer is None:
                 raise ValueError(f"there is no active layer to use as {first.name}")
-            if layer.kind != first.kind:
-                raise ValueError(f"{first.name} must be a {first.kind.value} layer; "
-                                 f"{layer.name!r} is a {layer.kind.value} layer")
-            data[first.name] = [layer.data] if first.many else layer.data
+            value = layer_input(spec.id, first, layer)
+            data[first.name] = [value] if first.many else value
         layer_inputs = self._form.inputs()
         for name, chosen in layer_inputs.items():
             if isinstance(chosen, list):
