@@ -57,12 +57,15 @@ def _parse_properties(properties: str) -> list[str]:
     return out
 
 
+DEFAULT_PROPERTIES = "area,centroid,bbox,mean_intensity"
+
+
 @operation("measure.regions", title="Measure regions", menu="Analyze/Measure")
 def regions(
     labels: Labels,
     *,
     image: Image | None = None,
-    properties: str = "area,centroid,bbox,mean_intensity",
+    properties: str = "area,centroid,bbox,mean_intensity",  # = DEFAULT_PROPERTIES
     progress: Progress | None = None,
 ) -> Table:
     """Measure each labelled region: area, centroid, bounding box, mean intensity...
@@ -83,7 +86,7 @@ def regions(
     properties : str
         Comma-separated scikit-image property names (scalar or fixed-size ones such as area,
         perimeter, eccentricity, orientation, solidity, euler_number, moments_hu). ``label``
-        is always the first column.
+        is always the first column. With the default and no image, mean_intensity is left out.
 
     Returns
     -------
@@ -95,6 +98,10 @@ def regions(
     labels = check_labels(labels, "labels")
     names = _parse_properties(properties)
     intensity = [p for p in names if _needs_intensity(region_property_names()[p])]
+    if image is None and properties == DEFAULT_PROPERTIES:
+        # the default asks for mean intensity only when there is an image to measure
+        names = [p for p in names if p not in intensity]
+        intensity = []
     if image is not None:
         image = check_image(image, "image")
         if image.shape[:2] != labels.shape:

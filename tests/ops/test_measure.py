@@ -229,3 +229,13 @@ def test_change_of_an_image_with_itself_is_empty_and_inputs_untouched(coins):
 def test_change_bad_params_name_the_parameter(other, params, name):
     with pytest.raises(ValueError, match=name):
         api.run("measure.change", np.zeros((6, 6), np.uint8), other=other, **params)
+
+
+def test_regions_default_without_image_leaves_mean_intensity_out(coins):
+    import skimage.measure
+
+    _, labels = coins
+    table = api.run("measure.regions", labels)
+    assert "mean_intensity" not in table.columns and "area" in table.columns
+    expected = skimage.measure.regionprops_table(labels, properties=["label", "area"])
+    assert list(table.columns["area"]) == list(expected["area"])
