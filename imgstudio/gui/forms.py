@@ -150,7 +150,10 @@ class ParamForm(QWidget):
         layout.setFormAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         layout.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.pickers: dict[str, _LayerPicker] = {}
-        for ispec in spec.inputs[1:]:
+        # The active layer is the first input, except a list input (frames, images to stack):
+        # that one is picked here like the others.
+        shown = [i for n, i in enumerate(spec.inputs) if n > 0 or i.many]
+        for ispec in shown:
             picker = _LayerPicker(ispec, document, self._notify)
             self.pickers[ispec.name] = picker
             label = QLabel(f"{label_for(ispec.name)} ({ispec.kind.value})")

@@ -120,7 +120,8 @@ def test_every_registered_op_builds_a_form_that_validates_at_defaults(
     checked = spec.validate(values)
     for p in spec.params:
         if not p.required:
-            assert checked[p.name] == p.coerce(p.default) if p.default is not None else None
+            expected = p.coerce(p.default) if p.default is not None else None
+            assert checked[p.name] == expected
 
 
 def test_each_kind_maps_to_its_widget(qtbot, document, settings):

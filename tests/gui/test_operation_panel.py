@@ -372,3 +372,24 @@ def test_screenshots_of_the_panel(qtbot, panel, workspace, screenshot_dir, extra
     panel.resize(420, 760)
     qtbot.wait(50)
     assert panel.grab().save(str(screenshot_dir / "operation_panel_every_kind.png"))
+
+
+def test_list_input_is_picked_in_the_form_and_applied_as_a_new_layer(qtbot, workspace):
+    from imgstudio.core.document import ImageLayer
+    from imgstudio.gui.panels.operation import OperationPanel
+    from imgstudio.gui.workers import JobManager
+
+    base = workspace.document[0].data
+    workspace.document.append(ImageLayer(255 - base, "negative"))
+    jobs = JobManager()
+    panel = OperationPanel(workspace, jobs)
+    qtbot.addWidget(panel)
+    panel.set_operation("artistic.long_exposure")
+    assert not panel.preview_button.isEnabled()  # list inputs run with Apply only
+    panel.form.set_inputs({"frames": ["astronaut", "negative"]})
+    with qtbot.waitSignal(panel.applied, timeout=20000):
+        panel.apply()
+    jobs.wait()
+    result = workspace.document.active.data
+    expected = api.run("artistic.long_exposure", frames=[base, 255 - base])
+    assert len(workspace.document) == 3 and np.array_equal(result, expected)

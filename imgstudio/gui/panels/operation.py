@@ -59,6 +59,12 @@ class _ApplyContext:
     layer_edited: bool = False
 
 
+def _previewable(spec: OperationSpec | None) -> bool:
+    """Ops on one layer preview on a proxy of it; ops without inputs or on a list of layers
+    (focus stacking, long exposure) only run with Apply."""
+    return spec is not None and bool(spec.inputs) and not spec.inputs[0].many
+
+
 def _one_line(spec: OperationSpec, exc: BaseException) -> str:
     text = (str(exc).strip().splitlines() or [""])[0]
     if text.startswith(spec.id + ": "):
@@ -266,6 +272,15 @@ class OperationPanel(QWidget):
             value = layer_input(spec.id, first, layer)
             data[first.name] = [value] if first.many else value
         layer_inputs = self._form.inputs()
+        if spec.inputs and spec.inputs[0].many:
+            first = spec.inputs[0]
+            if layer_inputs.get(first.name):
+                pass  # the layers ticked in the form
+            elif first.optional:
+                layer_inputs[first.name] = None  # e.g. long exposure from a video file instead
+                data[first.name] = None
+            else:
+                layer_inputs.pop(first.name, None)  # fall back to the active layer
         for name, chosen in layer_inputs.items():
             if isinstance(chosen, list):
                 data[name] = [lay.data for lay in chosen] or None
@@ -340,7 +355,7 @@ class OperationPanel(QWidget):
     def run_preview(self) -> None:
         """Start a preview job now (the debounce timer's slot)."""
         spec = self._spec
-        if spec is None or not self.preview_button.isChecked() or not spec.inputs:
+        if spec is None or not self.preview_button.isChecked() or not _previewable(spec):
             return
         self._preview_gen += 1
         gen = self._preview_gen
@@ -423,7 +438,7 @@ class OperationPanel(QWidget):
     def _update_buttons(self) -> None:
         has_op, busy = self._spec is not None, self._apply is not None
         self.reset_button.setEnabled(has_op)
-        self.preview_button.setEnabled(has_op and bool(self._spec and self._spec.inputs))
+        self.preview_button.setEnabled(has_op and _previewable(self._spec))
         self.apply_button.setEnabled(has_op and not busy)
         self.cancel_button.setEnabled(busy)
 
