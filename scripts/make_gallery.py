@@ -49,6 +49,36 @@ def samples() -> dict[str, np.ndarray]:
     return {"main": main, "other": other, "disc": disc, "left": left, "right": right}
 
 
+DENOISE = {"enhance.nl_means", "enhance.bilateral", "enhance.median", "enhance.gaussian",
+           "enhance.tv_denoise", "enhance.wavelet_denoise", "enhance.anisotropic_diffusion",
+           "restore.dictionary_denoise"}
+DECONVOLVE = {"restore.wiener", "restore.unsupervised_wiener", "restore.pseudo_inverse",
+              "restore.cls"}
+
+
+def prepared_input(op_id: str, s: dict[str, np.ndarray]) -> tuple[np.ndarray, dict]:
+    """The 'before' image an op is shown on (damaged for restorations) and extra params."""
+    main = s["main"]
+    if op_id in DENOISE:
+        return api.run("restore.add_noise", main, mode="gaussian", amount=0.08), {}
+    if op_id in DECONVOLVE:
+        spec = api.get_operation(op_id)
+        size = spec.param("size").default
+        return api.run("restore.blur", main, psf="box", size=size), {}
+    if op_id == "restore.mrf_denoise":
+        binary = (api.run("basic.grayscale", main) > 128).astype(np.uint8) * 255
+        return api.run("restore.add_noise", binary, mode="s&p", amount=0.1), {}
+    if op_id == "restore.inpaint":
+        damaged = main.copy()
+        damaged[s["disc"] > 0] = 0
+        return damaged, {}
+    if op_id == "restore.stego_hide":
+        return main, {"message": "hidden by imgstudio"}
+    if op_id == "restore.stego_reveal":
+        return api.run("restore.stego_hide", main, message="hidden by imgstudio"), {}
+    return main, {}
+
+
 def inputs_for(spec, s: dict[str, np.ndarray]) -> dict:
     """Extra layer inputs for ``spec`` made from the samples (None when one cannot be made)."""
     out = {}
@@ -112,23 +142,25 @@ def main(argv: list[str] | None = None) -> int:
     s = samples()
     rows = ["# Gallery", "",
             f"Every operation of the families {', '.join(families)} on a {SIZE}×{SIZE} sample, "
-            "with its default parameters. Made by `make gallery` (scripts/make_gallery.py).", "",
+            "with its default parameters; denoisers get a noisy input, deconvolutions a "
+            "blurred one, inpainting a damaged one. Made by `make gallery` (scripts/make_gallery.py).", "",
             "| operation | before / after | parameters | time |", "|---|---|---|---|"]
     for spec in api.list_operations():
         if spec.family not in families:
             continue
         extra = inputs_for(spec, s)
-        params = spec.defaults()
-        if extra is None or any(p.required for p in spec.params):
+        before, shown = prepared_input(spec.id, s)
+        params = {**spec.defaults(), **shown}
+        if extra is None or any(p.required and p.name not in shown for p in spec.params):
             rows.append(f"| `{spec.id}` | (needs inputs the gallery cannot make) | | |")
             continue
         first = spec.inputs[0] if spec.inputs else None
         args_ = []
         if first is not None:
-            args_ = [[s["left"], s["right"]]] if first.many else [s["main"]]
+            args_ = [[s["left"], s["right"]]] if first.many else [before]
         started = time.perf_counter()
         try:
-            result = api.run(spec.id, *args_, **extra)
+            result = api.run(spec.id, *args_, **extra, **shown)
         except (ValueError, OSError) as exc:
             rows.append(f"| `{spec.id}` | not shown: {exc} | | |")
             continue
@@ -141,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
                         f"{elapsed * 1e3:.0f} ms |")
             continue
         name = spec.id.replace(".", "_") + ".png"
-        before = s["main"] if first is None or not first.many else s["left"]
-        api.save_image(out / name, side_by_side(before, picture))
+        if first is not None and first.many:
+            before = s["left"]
+        api.save_image(out / name, side_by_side(to_display(before), picture))
         rows.append(f"| `{spec.id}` — {spec.title} | ![{spec.id}]({name}) | `{shown_params}` | "
                     f"{elapsed * 1e3:.0f} ms |")
     (out / "index.md").write_text("\n".join(rows) + "\n", encoding="utf-8")
