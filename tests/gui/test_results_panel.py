@@ -62,3 +62,35 @@ def test_region_selection_falls_back_to_the_bbox():
     doc = Document([ImageLayer(np.zeros((40, 50), np.uint8))])
     selection = region_selection({"bbox-0": 2, "bbox-1": 3, "bbox-2": 12, "bbox-3": 9}, doc)
     assert selection.bbox() == (3, 2, 6, 10)
+
+
+def test_a_registration_matrix_is_shown_copied_and_saved(panel, tmp_path):
+    import json
+
+    from PySide6.QtGui import QGuiApplication
+
+    from imgstudio.core.types import Registered
+    from imgstudio.gui.panels.results import matrix_summary
+
+    angle = np.radians(10.0)
+    m = np.array([[np.cos(angle), -np.sin(angle), 12.5], [np.sin(angle), np.cos(angle), -3.25],
+                  [0.0, 0.0, 1.0]])
+    panel.show_result("Register", Registered(np.zeros((4, 4), np.uint8), m))
+    assert panel.copy_matrix_button.isVisible() and panel.save_transform_button.isVisible()
+    text = panel.text.toPlainText()
+    assert text.splitlines()[0].startswith("matrix") and "rotation 10.000°" in text
+    assert "shift (12.50, -3.25) px" in text and "scale 1.0000" in text
+    copied = panel.copy_matrix()
+    assert QGuiApplication.clipboard().text() == copied
+    np.testing.assert_allclose(np.loadtxt(copied.splitlines()), m, atol=1e-11)
+    path = panel.save_transform(str(tmp_path / "t"))
+    assert path.endswith("t.json")
+    with open(path, encoding="utf-8") as fh:
+        saved = json.load(fh)
+    np.testing.assert_allclose(saved["matrix"], m, atol=1e-15)
+
+    panel.show_result("Regions", Table({"label": [1]}))
+    assert not panel.copy_matrix_button.isVisible() and panel.current_matrix() is None
+    with pytest.raises(ValueError, match="matrix"):
+        panel.copy_matrix()
+    assert matrix_summary(np.array([[1, 0, 0], [0, 1, 0], [1e-3, 0, 1.0]])).startswith("projective")

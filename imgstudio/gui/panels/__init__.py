@@ -5,6 +5,8 @@
 - :mod:`.history` — ``HistoryPanel(workspace)``: undo steps, jump, save recipe / export script.
 - :mod:`.histogram` — ``HistogramPanel(workspace)``: per-channel histogram of the active layer.
 - :mod:`.jobs` — ``JobsPanel(job_manager)``: progress and Cancel for background jobs.
+- :mod:`.metric_plot` — ``MetricPlot(job)``: live plot of an optimiser's metric read from the
+  job's progress messages; ``install(jobs_panel)`` gives every Jobs row one (pyqtgraph lazily).
 
 Import the panel modules directly; this package imports nothing heavy (no pyqtgraph).
 """

@@ -91,6 +91,10 @@ class JobRow(QFrame):
     def finished(self) -> bool:
         return self.state in ("done", "cancelled", "failed")
 
+    def add_extra(self, widget: QWidget) -> None:
+        """Show ``widget`` under the row's message (e.g. a live plot of the job's metric)."""
+        self.layout().addWidget(widget)
+
     def status_text(self) -> str:
         return self.status_label.text()
 
@@ -153,7 +157,9 @@ class JobRow(QFrame):
 
 
 class JobsPanel(QWidget):
-    """The jobs of ``job_manager``, newest on top."""
+    """The jobs of ``job_manager``, newest on top. Signal ``row_added(JobRow)``."""
+
+    row_added = Signal(object)
 
     def __init__(self, job_manager: JobManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -196,6 +202,7 @@ class JobsPanel(QWidget):
         self._rows[job.id] = row
         self._rows_layout.insertWidget(0, row)
         self._update_state()
+        self.row_added.emit(row)
         return row
 
     def row_for(self, job: Job) -> JobRow | None:

@@ -2,7 +2,9 @@
 
 A :class:`~imgstudio.core.types.Table` is shown as a sortable table that exports to CSV;
 clicking a row emits ``row_activated(dict)`` so the window can select that region on the
-canvas. Other results are shown as text (JSON for dataclasses).
+canvas. Other results are shown as text (JSON for dataclasses). A result with a 3×3 ``matrix``
+(registration) shows it first, with its rotation/scale/shift, and can copy it as text or save
+it as JSON.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -71,6 +74,43 @@ def region_selection(row: dict[str, Any], document) -> Any:
     return None
 
 
+def matrix_of(result: Any) -> Any:
+    """The 3×3 float matrix of a result with a ``matrix`` field (e.g. ``Registered``), or None."""
+    import numpy as np
+
+    value = getattr(result, "matrix", None)
+    if value is None and isinstance(result, dict):
+        value = result.get("matrix")
+    if value is None:
+        return None
+    try:
+        m = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return m if m.shape == (3, 3) else None
+
+
+def matrix_text(matrix: Any) -> str:
+    """Three lines of three numbers (``numpy.loadtxt`` reads them back; 12 significant digits)."""
+    cells = [[f"{float(v):.12g}" for v in row] for row in matrix]
+    width = max(len(c) for row in cells for c in row)
+    return "\n".join(" ".join(c.rjust(width) for c in row) for row in cells)
+
+
+def matrix_summary(matrix: Any) -> str:
+    """Rotation, scale and shift of an affine matrix in words (empty for a projective one)."""
+    import math
+
+    m = matrix
+    if abs(m[2][0]) > 1e-12 or abs(m[2][1]) > 1e-12:
+        return "projective (homography)"
+    det = m[0][0] * m[1][1] - m[0][1] * m[1][0]
+    angle = math.degrees(math.atan2(m[1][0] - m[0][1], m[0][0] + m[1][1]))
+    scale = math.sqrt(abs(det))
+    return (f"rotation {angle:.3f}°, scale {scale:.4f}, "
+            f"shift ({m[0][2]:.2f}, {m[1][2]:.2f}) px")
+
+
 def _cell_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
@@ -98,25 +138,44 @@ class ResultsPanel(QWidget):
         self.stack.addWidget(self.table)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setEnabled(False)
+        self.copy_matrix_button = QPushButton("Copy matrix as text")
+        self.copy_matrix_button.setToolTip("Three lines of three numbers, to paste anywhere")
+        self.save_transform_button = QPushButton("Save transform as JSON…")
+        self.save_transform_button.setToolTip(
+            "The matrix (moving point (x, y, 1) → fixed image) and the result's other data")
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
+        top.addWidget(self.copy_matrix_button)
+        top.addWidget(self.save_transform_button)
         top.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
         layout.addWidget(self.stack, 1)
         self._table: Table | None = None
+        self._result: Any = None
+        self._matrix: Any = None
+        self._show_matrix_buttons(False)
         self.export_button.clicked.connect(self._export_dialog)
+        self.copy_matrix_button.clicked.connect(self.copy_matrix)
+        self.save_transform_button.clicked.connect(self._save_transform_dialog)
         self.table.cellClicked.connect(self._on_cell_clicked)
 
     def show_result(self, title: str, result: Any) -> None:
         self.title.setText(title)
         table = table_of(result)
         self._table = table
+        self._result = result
+        self._matrix = matrix_of(result)
+        self._show_matrix_buttons(self._matrix is not None)
         self.export_button.setEnabled(table is not None)
         if table is None:
+            self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont))
             if isinstance(result, Text):
                 self.text.setPlainText(result.text or "(no text found)")
+            elif self._matrix is not None:
+                self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+                self.text.setPlainText(self._matrix_report(result))
             else:
                 payload = result.to_json() if hasattr(result, "to_json") else result
                 self.text.setPlainText(json.dumps(payload, indent=1, default=str))
@@ -145,6 +204,55 @@ class ResultsPanel(QWidget):
 
     def current_table(self) -> Table | None:
         return self._table
+
+    def current_result(self) -> Any:
+        """The result shown (as given to :meth:`show_result`), or None."""
+        return self._result
+
+    # -- matrices -----------------------------------------------------------------------------
+    def current_matrix(self) -> Any:
+        """The shown result's 3×3 matrix (float ndarray), or None."""
+        return self._matrix
+
+    def copy_matrix(self) -> str:
+        """Put the matrix on the clipboard as three lines of numbers; returns the text."""
+        if self._matrix is None:
+            raise ValueError("the shown result has no matrix")
+        text = matrix_text(self._matrix)
+        QGuiApplication.clipboard().setText(text)
+        return text
+
+    def save_transform(self, path: str) -> str:
+        """Write the result's JSON (``matrix`` first) atomically; returns the path."""
+        if self._matrix is None:
+            raise ValueError("the shown result has no matrix")
+        if not os.path.splitext(path)[1]:
+            path += ".json"
+        payload = {"title": self.title.text(), "matrix": self._matrix.tolist(),
+                   "maps": "moving point (x, y, 1) onto the fixed image"}
+        if hasattr(self._result, "to_json"):
+            payload.update({k: v for k, v in self._result.to_json().items() if k != "matrix"})
+        atomic_write_text(path, json.dumps(payload, indent=1, default=str) + "\n")
+        return path
+
+    def _matrix_report(self, result: Any) -> str:
+        m = self._matrix
+        lines = ["matrix (maps a moving point (x, y, 1) onto the fixed image):",
+                 matrix_text(m), matrix_summary(m), ""]
+        payload = result.to_json() if hasattr(result, "to_json") else {}
+        for key, value in payload.items():
+            if key != "matrix":  # one line per field, lists included
+                lines.append(f"{key}: {json.dumps(value, default=str)}")
+        return "\n".join(lines)
+
+    def _show_matrix_buttons(self, on: bool) -> None:
+        self.copy_matrix_button.setVisible(on)
+        self.save_transform_button.setVisible(on)
+
+    def _save_transform_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save transform", "", "JSON (*.json)")
+        if path:
+            self.save_transform(path)
 
     def export_csv(self, path: str) -> str:
         """Write the shown table as CSV (atomically); returns the path."""

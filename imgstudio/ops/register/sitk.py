@@ -232,7 +232,7 @@ def register_sitk(
         done = min(reg.GetOptimizerIteration() / max(iterations, 1), 1.0)
         try:
             progress((level + done) / n_levels,
-                     f"level {level + 1}/{n_levels}, iteration {reg.GetOptimizerIteration()}")
+                     f"level {level + 1}/{n_levels}, iteration {reg.GetOptimizerIteration()}, metric {values[-1]:.9g}")
         except Cancelled:
             cancelled = True
             reg.StopRegistration()
