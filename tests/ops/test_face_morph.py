@@ -18,6 +18,7 @@ from imgstudio.ops.faces.morph import (
     delaunay_triangles,
     morph_frame,
     morph_sequence,
+    prepare_pair,
 )
 
 
@@ -175,6 +176,22 @@ def test_morph_resizes_other_and_its_points():
     half = api.run("faces.morph", img_a, half_b, corners(a_centre, 15), pts_b_half)
     assert half.shape == img_a.shape
     assert np.abs(half.astype(int) - full).mean() < 3  # same morph, other blurrier
+
+
+def test_prepare_pair_gives_morph_frame_what_the_operation_uses():
+    a_centre, b_centre = (40.0, 40.0), (40.0, 30.0)
+    img_a = (square(a_centre, 15) * 255).astype(np.uint8)
+    small_b = (square(b_centre, 20, size=(60, 80)) * 255).astype(np.uint8)  # other at half size
+    pts_a, pts_b = corners(a_centre, 15), corners(b_centre, 20)
+    image, other, pa, pb = prepare_pair(img_a, small_b, pts_a, pts_b)
+    assert other.shape == image.shape == img_a.shape and len(pa) == len(pb) == 4 + 8
+    np.testing.assert_allclose(pb[:4], (pts_b + 0.5) * 2 - 0.5)  # scaled with the image
+    np.testing.assert_allclose(pa[4:], border_points(img_a.shape))
+    for alpha in (0.0, 0.4):
+        op = api.run("faces.morph", img_a, small_b, pts_a, pts_b, alpha=alpha)
+        assert np.array_equal(morph_frame(image, other, pa, pb, alpha), op)
+    with pytest.raises(ValueError, match="same number of points"):
+        prepare_pair(img_a, small_b, pts_a, pts_b[:3])
 
 
 def test_morph_converts_other_to_image_layout(astro, moved, landmarks):

@@ -2,7 +2,8 @@
 
 The maths is plain functions, usable by a morphing wizard without the operation machinery:
 :func:`average_shape`, :func:`add_border_points`, :func:`delaunay_triangles`,
-:func:`morph_frame`, and :func:`morph_sequence` for a whole sequence.
+:func:`morph_frame`, :func:`prepare_pair` (two images and their points made ready for it), and
+:func:`morph_sequence` for a whole sequence.
 """
 
 from __future__ import annotations
@@ -230,6 +231,20 @@ def _prepare(
     other = _match_layout(other, image)
     return (image, other, add_border_points(points_a, image.shape),
             add_border_points(points_b, image.shape), progress)
+
+
+def prepare_pair(
+    image: np.ndarray, other: np.ndarray, points_a: np.ndarray, points_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The inputs of :func:`morph_frame` as ``faces.morph`` makes them from given points.
+
+    ``other`` is resized to ``image``'s size and converted to its dtype and channels (its
+    points scaled with it); both point sets get the 8 :func:`border_points`. Returns
+    ``(image, other, pts_a, pts_b)``; point sets of different lengths or outside their image
+    raise ``ValueError``.
+    """
+    image, other, pts_a, pts_b, _ = _prepare(image, other, points_a, points_b, "hog", None)
+    return image, other, pts_a, pts_b
 
 
 def morph_sequence(

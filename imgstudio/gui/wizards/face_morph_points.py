@@ -1,0 +1,285 @@
+"""Face morph wizard pages 3 and 4: the landmarks of both faces (detected, dragged, placed by
+hand, loaded and saved) and the triangulation of their average shape."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from imgstudio.core.animation import load_points_text, save_points_text
+from imgstudio.gui.wizards.job_slot import ERROR_STYLE, JobSlot
+from imgstudio.gui.wizards.landmark_view import LandmarkView
+from imgstudio.gui.wizards.morph_session import (
+    SIDES,
+    A,
+    B,
+    MorphSession,
+    Triangulation,
+    find_landmarks,
+    side_index,
+    triangulate,
+)
+from imgstudio.gui.workers import JobManager
+
+POINTS_FILTER = "Point files (*.txt);;All files (*)"
+
+
+class LandmarksPage(QWizardPage):
+    """Page 3: both faces side by side with their numbered points, to fix or place by hand."""
+
+    def __init__(self, session: MorphSession, jobs: JobManager,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setTitle("Landmarks")
+        self.setSubTitle("Drag a point to correct it; right-click removes one. For faces the "
+                         "detector cannot read, choose “Add points” and click the same features "
+                         "in the same order on A and on B.")
+        self.slot = JobSlot(jobs, self)
+        self.slot.busy_changed.connect(self._busy_changed)
+        self.slots = [self.slot]
+        self.drag_radio = QRadioButton("Drag points", self)
+        self.add_radio = QRadioButton("Add points by clicking", self)
+        self.drag_radio.setChecked(True)
+        modes = QButtonGroup(self)
+        modes.addButton(self.drag_radio)
+        modes.addButton(self.add_radio)
+        self.add_radio.toggled.connect(self._mode_changed)
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(QLabel("Mouse:", self))
+        mode_row.addWidget(self.drag_radio)
+        mode_row.addWidget(self.add_radio)
+        mode_row.addStretch(1)
+        self.zoom_check = QCheckBox("Zoom on the points (the wheel zooms too)", self)
+        self.zoom_check.setChecked(True)
+        self.zoom_check.toggled.connect(lambda _on: self._zoom())
+        mode_row.addWidget(self.zoom_check)
+        self.views: list[LandmarkView] = []
+        self.counts: list[QLabel] = []
+        row = QHBoxLayout()
+        for side in (A, B):
+            box = QGroupBox(f"Face {SIDES[side]}", self)
+            col = QVBoxLayout(box)
+            view = LandmarkView(self)
+            view.points_changed.connect(lambda s=side: self._edited(s))
+            buttons = QHBoxLayout()
+            count = QLabel("", self)
+            buttons.addWidget(count, 1)
+            for text, slot in (("Load…", self._load_dialog), ("Save…", self._save_dialog),
+                               ("Clear", self._clear)):
+                button = QPushButton(text, self)
+                button.clicked.connect(lambda _=False, f=slot, s=side: f(s))
+                buttons.addWidget(button)
+            col.addWidget(view, 1)
+            col.addLayout(buttons)
+            row.addWidget(box, 1)
+            self.views.append(view)
+            self.counts.append(count)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(mode_row)
+        layout.addLayout(row, 1)
+        layout.addWidget(self.status)
+        layout.addWidget(self.slot)
+
+    # -- wizard hooks ---------------------------------------------------------------------------
+    def initializePage(self) -> None:  # noqa: N802 - Qt override
+        session = self.session
+        for side in (A, B):
+            self.views[side].set_image(session.images[side])
+            self.views[side].set_points(session.points[side])
+        sides = [s for s in (A, B) if session.wants_landmarks(s)]
+        if sides:
+            images = [session.images[s] for s in sides]
+            faces = [session.face[s] for s in sides]
+            keys = [(session.image_versions[s], session.face[s]) for s in sides]
+            self.slot.start(lambda p: find_landmarks(images, faces, p), "Find landmarks",
+                            on_result=lambda pts: self._found(sides, keys, pts))
+        by_hand = [s for s in (A, B) if not session.detect or
+                   (session.boxes[s] is not None and len(session.boxes[s]) == 0)]
+        if by_hand and not any(len(session.points[s]) for s in by_hand):
+            self.add_radio.setChecked(True)
+        self._zoom()
+        self._update()
+
+    def cleanupPage(self) -> None:  # noqa: N802 - Qt override: keep the points
+        self.slot.cancel()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+        return not self.slot.busy and not self.session.points_problem()
+
+    # -- points -------------------------------------------------------------------------------
+    def _found(self, sides: list[int], keys: list[tuple[int, int]],
+               points: list[np.ndarray]) -> None:
+        for side, key, pts in zip(sides, keys, points, strict=True):
+            if self.session.wants_landmarks(side) and key == (
+                    self.session.image_versions[side], self.session.face[side]):
+                self._set_points(side, pts)
+        self._zoom()
+        self._update()
+
+    def _set_points(self, side: int, points: np.ndarray) -> None:
+        """Give ``side`` these points (they are decided: no later detection replaces them)."""
+        self.session.set_points(side, points)
+        self.session.landmarks_key[side] = (self.session.image_versions[side],
+                                            self.session.face[side])
+        self.views[side].set_points(self.session.points[side])
+
+    def _edited(self, side: int) -> None:
+        try:
+            self._set_points(side, self.views[side].points())
+        except ValueError as exc:
+            self._error(str(exc))
+            self.views[side].set_points(self.session.points[side])
+            return
+        self._update()
+
+    def load_points(self, path: str | os.PathLike[str], side: int | str) -> np.ndarray:
+        """Read ``side``'s points from a text file (one ``x y`` a line); errors propagate."""
+        side = side_index(side)
+        self._set_points(side, load_points_text(path))
+        self._zoom(side)
+        self._update()
+        return self.session.points[side].copy()
+
+    def save_points(self, path: str | os.PathLike[str], side: int | str) -> None:
+        save_points_text(path, self.session.points[side_index(side)])
+
+    def _load_dialog(self, side: int) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, f"Load points of {SIDES[side]}", "",
+                                              POINTS_FILTER)
+        if path:
+            try:
+                self.load_points(path, side)
+            except (OSError, ValueError) as exc:
+                self._error(str(exc))
+
+    def _save_dialog(self, side: int) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, f"Save points of {SIDES[side]}",
+                                              f"points_{SIDES[side].lower()}.txt", POINTS_FILTER)
+        if path:
+            try:
+                self.save_points(path, side)
+            except (OSError, ValueError) as exc:
+                self._error(str(exc))
+
+    def _clear(self, side: int) -> None:
+        self._set_points(side, np.zeros((0, 2)))
+        self._update()
+
+    # -- display ------------------------------------------------------------------------------
+    def _zoom(self, side: int | None = None) -> None:
+        """Frame each face's points (when "Zoom on the points" is on), or show it whole."""
+        for s in (A, B) if side is None else (side,):
+            if self.zoom_check.isChecked():
+                self.views[s].zoom_to_points()
+            else:
+                self.views[s].set_region(None)
+
+    def _mode_changed(self, add: bool) -> None:
+        for view in self.views:
+            view.add_mode = add
+        self._update()
+
+    def _busy_changed(self, busy: bool) -> None:
+        for view in self.views:
+            view.editable = not busy
+        self._update()
+
+    def _error(self, text: str) -> None:
+        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setText(text)
+
+    def _update(self) -> None:
+        session = self.session
+        for side in (A, B):
+            n = len(session.points[side])
+            self.counts[side].setText(f"{n} point{'s' * (n != 1)}")
+            boxes = session.boxes[side]
+            if self.slot.busy and session.wants_landmarks(side):
+                hint = "Finding landmarks…"
+            elif n == 0:
+                found = "No face found: " if boxes is not None and len(boxes) == 0 else ""
+                hint = found + ("click to place the points" if self.add_radio.isChecked()
+                                else "choose “Add points” and click to place them")
+            else:
+                hint = ""
+            self.views[side].set_message(hint)
+        problem = session.points_problem()
+        self.status.setStyleSheet("")
+        self.status.setText(problem or f"{len(session.points[A])} corresponding points. "
+                            "The 8 border points are added for the morph.")
+        self.completeChanged.emit()
+
+
+class TrianglesPage(QWizardPage):
+    """Page 4: the average shape's Delaunay triangles over the average of both warped faces."""
+
+    def __init__(self, session: MorphSession, jobs: JobManager,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.triangulation: Triangulation | None = None
+        self.setTitle("Triangulation")
+        self.setSubTitle("The average shape of the two point sets (with 8 points on the border) "
+                         "and its Delaunay triangles, over the average of both faces warped "
+                         "onto it. Each triangle is warped on its own: go back and fix points "
+                         "where triangles fold over.")
+        self.slot = JobSlot(jobs, self)
+        self.slot.busy_changed.connect(lambda _b: self.completeChanged.emit())
+        self.slots = [self.slot]
+        self.view = LandmarkView(self)
+        self.view.editable = False
+        self.view.point_style = "dots"
+        self.info = QLabel("", self)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.info)
+        layout.addWidget(self.slot)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt override
+        if self.triangulation is not None and self.triangulation.version == self.session.version:
+            return
+        self.triangulation = None
+        self.view.set_triangles(None)
+        self.view.set_points(np.zeros((0, 2)))
+        self.view.set_image(self.session.images[A])
+        self.info.setText("")
+        version = self.session.version
+        a, b, pa, pb = self.session.morph_inputs()
+        self.slot.start(lambda p: triangulate(version, a, b, pa, pb, p), "Triangulate",
+                        on_result=self._done)
+
+    def cleanupPage(self) -> None:  # noqa: N802 - Qt override
+        self.slot.cancel()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+        return (not self.slot.busy and self.triangulation is not None
+                and self.triangulation.version == self.session.version)
+
+    def _done(self, tri: Triangulation) -> None:
+        if tri.version != self.session.version:
+            return
+        self.triangulation = tri
+        self.session.store(tri.version, {0.5: tri.middle})
+        self.view.set_image(tri.middle)
+        self.view.set_points(tri.points)
+        self.view.set_triangles(tri.triangles)
+        self.info.setText(f"{len(tri.points)} points ({tri.face_points} + 8 on the border), "
+                          f"{len(tri.triangles)} triangles; shown: the morph at alpha 0.5")
+        self.completeChanged.emit()
