@@ -1,0 +1,273 @@
+"""Op-specific views in the Histogram dock, following the Operation panel's current op.
+
+- ``enhance.histogram_match``: over the histogram of the active layer (the source), the
+  histograms of the ``reference`` layer picked in the form and, after a preview or Apply, of the
+  ``result``; after Apply the active layer holds the result, so the source as it was before is
+  overlaid too (``source``).
+- ``enhance.frequency_filter``: a spectrum view under the histogram, ``log(1 + |FFT|)`` of the
+  active layer's grey, downscaled to at most :data:`SPECTRUM_SIDE` pixels a side, zero frequency
+  at the centre, with the filter's cut-off drawn as a circle (a notch: its ring and width).
+
+:class:`OpViews` is the controller: it listens to the Operation panel's signals and the
+document, and drives the :class:`~imgstudio.gui.panels.histogram.HistogramPanel`. The maths
+(:func:`spectrum_grey`, :func:`log_spectrum`) is plain numpy/OpenCV.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QRectF, QTimer
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from imgstudio.core.document import Layer
+from imgstudio.core.spec import OperationSpec
+from imgstudio.core.types import LayerKind, dtype_max
+from imgstudio.gui.panels import ModelLink
+from imgstudio.gui.panels.histogram import HistogramPanel
+from imgstudio.gui.panels.operation import OperationPanel
+from imgstudio.gui.preview import PreviewResult
+
+MATCH = "enhance.histogram_match"
+FREQUENCY = "enhance.frequency_filter"
+#: The spectrum is computed on the grey image downscaled to at most this many pixels a side.
+SPECTRUM_SIDE = 512
+SPECTRUM_DEBOUNCE_MS = 100
+_RING_COLOUR = (255, 170, 0)
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601, as basic.grayscale
+
+
+def spectrum_grey(image: np.ndarray, max_side: int = SPECTRUM_SIDE) -> np.ndarray:
+    """BT.601 grey of ``image`` as float32 in [0, 1], fitted into ``max_side`` × ``max_side``.
+
+    Large images are first strided to at most ``2 * max_side`` a side (cheap), then averaged
+    down with ``cv2.INTER_AREA``; alpha is ignored. Frequencies stay in cycles per image, so a
+    radius in the op's spectrum units is the same radius here.
+    """
+    import cv2
+
+    h, w = image.shape[:2]
+    step = max(1, math.ceil(max(h, w) / (2 * max_side)))
+    small = image[::step, ::step]
+    unit = small.astype(np.float32)
+    if small.dtype.kind != "f":
+        unit *= np.float32(1.0 / dtype_max(small.dtype))
+    if unit.ndim == 3:
+        unit = unit[..., 0] if unit.shape[2] < 3 else unit[..., :3] @ _LUMA
+    gh, gw = unit.shape
+    if max(gh, gw) > max_side:
+        scale = max_side / max(gh, gw)
+        size = (max(1, min(max_side, round(gw * scale))), max(1, min(max_side, round(gh * scale))))
+        unit = cv2.resize(unit, size, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(unit, dtype=np.float32)
+
+
+def log_spectrum(grey: np.ndarray) -> np.ndarray:
+    """``log(1 + |FFT|)`` of a 2-D array, zero frequency moved to ``(h // 2, w // 2)``."""
+    return np.log1p(np.abs(np.fft.fftshift(np.fft.fft2(grey)))).astype(np.float32)
+
+
+def filter_rings(kind: str, cutoff: float, width: float) -> tuple[list[float], list[float]]:
+    """(solid, dashed) circle radii that show a frequency filter's cut-off in the spectrum."""
+    if kind == "notch":
+        half = width / 2.0
+        return [cutoff], [r for r in (cutoff - half, cutoff + half) if r > 0]
+    return [cutoff], []
+
+
+class SpectrumView(QWidget):
+    """A log-magnitude spectrum (grey, zero frequency at the centre, axes in cycles per image)
+    with circles drawn over it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._spectrum: np.ndarray | None = None
+        self._radii: tuple[list[float], list[float]] = ([], [])
+        self._ring_items: list[pg.PlotDataItem] = []
+        self.title_label = QLabel("Spectrum", self)
+        self.plot = pg.PlotWidget(self)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setAspectLocked(True)
+        self.plot.invertY(True)
+        self.plot.setMinimumHeight(140)
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image_item)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.plot, 1)
+
+    def spectrum(self) -> np.ndarray | None:
+        """The shown ``log(1 + |FFT|)`` array, or None."""
+        return self._spectrum
+
+    def rings(self) -> tuple[list[float], list[float]]:
+        """(solid, dashed) radii of the drawn circles, in spectrum pixels."""
+        return list(self._radii[0]), list(self._radii[1])
+
+    def set_spectrum(self, spectrum: np.ndarray | None, title: str = "Spectrum") -> None:
+        self._spectrum = spectrum
+        self.title_label.setText(title)
+        if spectrum is None:
+            self.image_item.clear()
+            return
+        h, w = spectrum.shape
+        lo, hi = np.percentile(spectrum, [1.0, 99.9])
+        self.image_item.setImage(spectrum, levels=(float(lo), float(max(hi, lo + 1e-6))))
+        rect = QRectF(-(w // 2) - 0.5, -(h // 2) - 0.5, w, h)  # zero frequency centred at (0, 0)
+        self.image_item.setRect(rect)
+        self.plot.setRange(rect, padding=0)
+
+    def set_rings(self, solid: Sequence[float], dashed: Sequence[float] = ()) -> None:
+        self._radii = ([float(r) for r in solid], [float(r) for r in dashed])
+        for item in self._ring_items:
+            self.plot.removeItem(item)
+        self._ring_items = []
+        t = np.linspace(0.0, 2.0 * np.pi, 181)
+        for radii, style in ((self._radii[0], pg.QtCore.Qt.PenStyle.SolidLine),
+                             (self._radii[1], pg.QtCore.Qt.PenStyle.DashLine)):
+            for r in radii:
+                item = pg.PlotDataItem(r * np.cos(t), r * np.sin(t),
+                                       pen=pg.mkPen(_RING_COLOUR, width=1.5, style=style))
+                self.plot.addItem(item)
+                self._ring_items.append(item)
+
+
+class OpViews(QObject):
+    """Shows what the Operation panel's op wants beside the histogram (see the module doc).
+
+    Lives as long as ``histogram`` (its Qt parent); the spectrum view is added to the
+    histogram panel's layout, hidden unless the op is the frequency filter.
+    """
+
+    def __init__(self, operation: OperationPanel, histogram: HistogramPanel) -> None:
+        super().__init__(histogram)
+        self.operation = operation
+        self.histogram = histogram
+        self.document = operation.workspace.document
+        self.spectrum_view = SpectrumView(histogram)
+        histogram.layout().insertWidget(1, self.spectrum_view, 1)
+        self.spectrum_view.hide()
+        self._op_id: str | None = None
+        self._overlays: dict[str, np.ndarray] = {}  # name -> array, in drawing order
+        self._before: np.ndarray | None = None  # the layer (strided) when Apply started
+        self._spectrum_layer: Layer | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SPECTRUM_DEBOUNCE_MS)
+        self._timer.timeout.connect(self.update_spectrum)
+        operation.operation_changed.connect(self._on_operation)
+        operation.preview_ready.connect(self._on_preview)
+        operation.preview_button.toggled.connect(self._on_preview_toggled)
+        operation.busy_changed.connect(self._on_busy)
+        operation.applied.connect(self._on_applied)
+        self._link = ModelLink(self, [(self.document.active_changed, self._on_active_changed)])
+        self._data_link = ModelLink(self)
+        self._link.connect_all()
+        self._on_operation(operation.spec)
+
+    # -- op and form ------------------------------------------------------------------------
+    def _on_operation(self, spec: OperationSpec | None) -> None:
+        self._op_id = spec.id if spec is not None else None
+        self._before = None
+        self._set_overlays({})
+        form = self.operation.form
+        if form is not None and self._op_id in (MATCH, FREQUENCY):
+            form.changed.connect(self._on_form_changed)
+        if self._op_id == MATCH:
+            self._set_overlays({"reference": self._reference()})
+        frequency = self._op_id == FREQUENCY
+        self.spectrum_view.setVisible(frequency)
+        self._watch(self.document.active if frequency else None)
+        if frequency:
+            self.update_spectrum()
+        else:
+            self.spectrum_view.set_spectrum(None)
+            self.spectrum_view.set_rings([])
+
+    def _on_form_changed(self) -> None:
+        if self._op_id == MATCH:  # another reference: the result shown is stale
+            self._before = None
+            self._set_overlays({"reference": self._reference()})
+        elif self._op_id == FREQUENCY:
+            self._update_rings()
+
+    # -- histogram matching -----------------------------------------------------------------
+    def _reference(self) -> np.ndarray | None:
+        form = self.operation.form
+        layer = form.inputs().get("reference") if form is not None else None
+        return layer.data if layer is not None and layer.kind == LayerKind.IMAGE else None
+
+    def _set_overlays(self, arrays: dict[str, np.ndarray | None]) -> None:
+        self._overlays = {k: v for k, v in arrays.items() if isinstance(v, np.ndarray)}
+        self.histogram.clear_extra()
+        if self._overlays:
+            self.histogram.add_extra_histograms(self._overlays)
+
+    def _on_preview(self, preview: PreviewResult) -> None:
+        if self._op_id == MATCH and isinstance(preview.result, np.ndarray):
+            self._set_overlays({"reference": self._reference(), "result": preview.result})
+
+    def _on_preview_toggled(self, on: bool) -> None:
+        if self._op_id == MATCH and not on:
+            self._set_overlays({"reference": self._reference()})
+
+    def _on_busy(self, busy: bool) -> None:
+        layer = self.document.active
+        if busy and self._op_id == MATCH and layer is not None and layer.kind == LayerKind.IMAGE:
+            data = layer.data
+            stride = max(1, math.ceil(math.sqrt(data.shape[0] * data.shape[1]
+                                                / self.histogram.max_pixels)))
+            self._before = np.array(data[::stride, ::stride])  # a copy: Apply replaces it
+
+    def _on_applied(self, prepared: Any) -> None:
+        if self._op_id == MATCH and isinstance(prepared.result, np.ndarray):
+            self._set_overlays({"reference": self._reference(), "result": prepared.result,
+                                "source": self._before})
+
+    # -- spectrum ---------------------------------------------------------------------------
+    def _watch(self, layer: Layer | None) -> None:
+        self._data_link.clear()
+        self._spectrum_layer = layer
+        if layer is not None:
+            self._data_link.add(layer.data_changed, self._on_data_changed)
+            self._data_link.connect_all()
+
+    def _on_active_changed(self, layer: Layer | None) -> None:
+        if self._op_id == MATCH:
+            self._before = None
+            self._set_overlays({"reference": self._reference()})
+        elif self._op_id == FREQUENCY:
+            self._watch(layer)
+            self._timer.start()
+
+    def _on_data_changed(self, _layer: Layer, _region: object) -> None:
+        self._timer.start()
+
+    def update_spectrum(self) -> None:
+        """Recompute the spectrum of the active layer now (normally debounced)."""
+        self._timer.stop()
+        layer = self._spectrum_layer
+        if self._op_id != FREQUENCY or layer is None or layer.kind != LayerKind.IMAGE:
+            self.spectrum_view.set_spectrum(None, "Spectrum: choose an image layer")
+        else:
+            grey = spectrum_grey(layer.data)
+            self.spectrum_view.set_spectrum(
+                log_spectrum(grey),
+                f"Spectrum of {layer.name}: log |FFT| ({grey.shape[1]}×{grey.shape[0]})")
+        self._update_rings()
+
+    def _update_rings(self) -> None:
+        form = self.operation.form
+        if self._op_id != FREQUENCY or form is None:
+            self.spectrum_view.set_rings([])
+            return
+        values = form.values()
+        self.spectrum_view.set_rings(*filter_rings(str(values["kind"]), float(values["cutoff"]),
+                                                   float(values["width"])))
