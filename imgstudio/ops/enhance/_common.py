@@ -13,7 +13,7 @@ from imgstudio.core.types import dtype_max
 #: reports progress and can be cancelled; below it the library is called once on the whole image.
 STRIP_WORK = 5e8
 #: Rows per strip are chosen so that a strip holds about this many pixels.
-STRIP_PIXELS = 1 << 20
+STRIP_PIXELS = 1 << 22  # large strips: few halo rows and OpenCV threads stay busy
 
 
 def token(progress: Progress | None) -> Progress:
