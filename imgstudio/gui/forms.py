@@ -2,7 +2,9 @@
 
 One table maps a parameter kind to its editor (:data:`FIELD_TYPES`); an unknown kind is a
 ``TypeError`` when the form is built. Layer inputs other than the first (the active layer is
-``image``) become layer pickers filtered by kind and kept in sync with the document.
+``image``) become layer pickers filtered by kind and kept in sync with the document; each
+starts on :func:`default_layer` (a layer named like the input, else for seeds/markers/masks the
+active or newest layer of that kind; optional inputs on "(none)").
 
 ==========  ===========================================================================
 kind        editor
@@ -41,21 +43,27 @@ from PySide6.QtWidgets import (
 from imgstudio.core.apply import plain_params
 from imgstudio.core.document import Document, Layer
 from imgstudio.core.spec import InputSpec, OperationSpec
+from imgstudio.core.types import LayerKind
 from imgstudio.gui.form_fields import FIELD_TYPES, Field, initial_value, label_for
 from imgstudio.gui.panels import ModelLink
 
-__all__ = ["FIELD_TYPES", "NONE_TEXT", "ParamForm", "remember_values"]
+__all__ = ["FIELD_TYPES", "NAME_HINTS", "NONE_TEXT", "ParamForm", "default_layer", "remember_values"]
 
 NONE_TEXT = "(none)"
+#: Words in a layer's name that make it the default for an input (lower case; otherwise the
+#: input's own name): "Seeds 2" for ``seeds``, "Propose watershed markers of …" for ``markers``.
+NAME_HINTS: dict[str, tuple[str, ...]] = {"seeds": ("seed",), "markers": ("marker",)}
 
 
 class _LayerPicker:
     """A combo box (or a checkable list for ``many``) of the document's layers of one kind."""
 
-    def __init__(self, ispec: InputSpec, document: Document, notify: Callable[[], None]) -> None:
+    def __init__(self, ispec: InputSpec, document: Document, notify: Callable[[], None],
+                 first_kind: LayerKind | None = None) -> None:
         self.ispec = ispec
         self.document = document
         self.notify = notify
+        self.first_kind = first_kind
         self.widget: QComboBox | QListWidget
         if ispec.many:
             self.widget = QListWidget()
@@ -65,13 +73,12 @@ class _LayerPicker:
             self.widget = QComboBox()
             self.widget.currentIndexChanged.connect(lambda _i: self.notify())
         self.widget.setToolTip(ispec.doc or f"A {ispec.kind.value} layer")
-        active = document.active
-        candidates = document.of_kind(ispec.kind)
         if ispec.many:
+            active = document.active
+            candidates = document.of_kind(ispec.kind)
             chosen = [] if ispec.optional else [x for x in candidates if x is not active]
         else:
-            others = [x for x in candidates if x is not active] or candidates
-            chosen = None if ispec.optional or not others else others[0]
+            chosen = default_layer(ispec, document, first_kind)
         self.refill(chosen)
 
     def layers(self) -> list[Layer]:
@@ -125,9 +132,41 @@ class _LayerPicker:
         """Follow a document change; notify when the selection changed because of it."""
         before = self.chosen_ids()
         alive = [self.document[i] for i in before if any(x.id == i for x in self.document)]
-        self.refill(alive if self.ispec.many else (alive[0] if alive else None))
+        if self.ispec.many:
+            self.refill(alive)
+        elif alive or self.ispec.optional:
+            self.refill(alive[0] if alive else None)
+        else:  # a required input that had no layer (or lost it) takes the default again
+            self.refill(default_layer(self.ispec, self.document, self.first_kind))
         if self.chosen_ids() != before:
             self.notify()
+
+
+def _named_like(layer: Layer, ispec: InputSpec) -> bool:
+    words = NAME_HINTS.get(ispec.name, (ispec.name.lower(),))
+    return any(word in layer.name.lower() for word in words)
+
+
+def default_layer(ispec: InputSpec, document: Document,
+                  first_kind: LayerKind | None = None) -> Layer | None:
+    """The layer a single-layer picker starts on (``first_kind``: the kind of the op's first
+    input, the active layer).
+
+    A layer named like the input (:data:`NAME_HINTS`) wins: the active one, else the topmost. Otherwise an optional input starts on
+    (none), and a required one on, for an input of the first input's kind (a reference image),
+    the bottom-most layer other than the active one; for another kind (seeds, markers), the
+    active layer when it is of that kind (being painted), else the topmost, usually the newest.
+    """
+    active = document.active
+    candidates = document.of_kind(ispec.kind)
+    named = [x for x in candidates if _named_like(x, ispec)]
+    if named:
+        return active if active in named else named[-1]
+    if ispec.optional or not candidates:
+        return None
+    if ispec.kind == first_kind:
+        return ([x for x in candidates if x is not active] or candidates)[0]
+    return active if active in candidates else candidates[-1]
 
 
 class ParamForm(QWidget):
@@ -154,7 +193,8 @@ class ParamForm(QWidget):
         # that one is picked here like the others.
         shown = [i for n, i in enumerate(spec.inputs) if n > 0 or i.many]
         for ispec in shown:
-            picker = _LayerPicker(ispec, document, self._notify)
+            first_kind = spec.inputs[0].kind if spec.inputs else None
+            picker = _LayerPicker(ispec, document, self._notify, first_kind)
             self.pickers[ispec.name] = picker
             label = QLabel(f"{label_for(ispec.name)} ({ispec.kind.value})")
             label.setToolTip(picker.widget.toolTip())

@@ -38,8 +38,10 @@ from imgstudio.gui.message_bar import MessageBar
 from imgstudio.gui.panels.history import HistoryPanel
 from imgstudio.gui.panels.jobs import JobsPanel
 from imgstudio.gui.panels.layers import LayersPanel
+from imgstudio.gui.panels.metric_plot import install as install_metric_plots
 from imgstudio.gui.panels.operation import OperationPanel
 from imgstudio.gui.panels.results import ResultsPanel, region_selection
+from imgstudio.gui.seeds import SeedHints, points_to_markers
 from imgstudio.gui.workers import JobManager
 
 MAX_RECENT = 10
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
             self.docks[name] = dock
         self.tabifyDockWidget(self.docks["Jobs"], self.docks["Results"])
         self.docks["Jobs"].setWidget(JobsPanel(self.jobs))
+        install_metric_plots(self.docks["Jobs"].widget())  # live metric of registration jobs
         self.results_panel = ResultsPanel(self)
         self.results_panel.row_activated.connect(self.select_table_row)
         self.docks["Results"].setWidget(self.results_panel)
@@ -167,6 +170,10 @@ class MainWindow(QMainWindow):
         self.act_labels_from_selection = a(
             "Labels Layer from &Selection", self._labels_from_selection, None,
             "A labels layer with 1 inside the selection (e.g. a GrabCut rectangle)", "Layer")
+        self.act_points_to_markers = a(
+            "Points to &Markers",
+            lambda: self._try(lambda: points_to_markers(self.workspace)) and self.set_tool("brush"),
+            None, "A labels layer with a small disc per point (watershed markers)", "Layer")
         self.act_labels_to_mask = a("Convert Labels to &Mask", lambda: self._convert("mask"),
                                     None, "Every label becomes 1", "Layer")
         self.act_mask_to_labels = a("Convert Mask to &Labels", lambda: self._convert("labels"),
@@ -179,6 +186,10 @@ class MainWindow(QMainWindow):
             group.addAction(act)
             self.tool_actions[name] = act
         self.tool_actions["pan"].setChecked(True)
+        self.act_image_search = a("Image &Search…", self.show_search_dialog, None,
+                                  "Find the source of an image in an indexed folder", "Tools")
+        self.act_face_morph = a("&Face Morph…", self.show_face_morph, None,
+                                "Morph one face into another: landmarks, frames, GIF/MP4", "Tools")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -201,12 +212,16 @@ class MainWindow(QMainWindow):
             view.addAction(dock.toggleViewAction())
         layer_menu = bar.addMenu("&Layer")
         for act in (self.act_new_labels, self.act_new_points, None,
-                    self.act_labels_from_selection, self.act_labels_to_mask,
+                    self.act_labels_from_selection, self.act_points_to_markers,
+                    self.act_labels_to_mask,
                     self.act_mask_to_labels):
             layer_menu.addSeparator() if act is None else layer_menu.addAction(act)
         tools = bar.addMenu("&Tools")
         for act in self.tool_actions.values():
             tools.addAction(act)
+        tools.addSeparator()
+        tools.addAction(self.act_image_search)
+        tools.addAction(self.act_face_morph)
         self.op_actions = add_operation_menus(bar, list(registry.all_specs().values()),
                                               self.choose_operation)
         for spec_id, act in self.op_actions.items():
@@ -264,10 +279,13 @@ class MainWindow(QMainWindow):
                                               settings=self.settings)
         self.operation_panel.failed.connect(self.message_bar.show_error)
         self.operation_panel.result_ready.connect(self.show_result)
+        self.seed_hints = SeedHints(self.operation_panel)  # what to paint for seeded ops
+        self.seed_hints.hint.connect(self.message_bar.show_info)
         self.canvas.view_changed.connect(self.operation_panel.schedule_preview)
         self.operation_panel.selection_source = lambda canvas=self.canvas: canvas.selection
         self.canvas.position_picked.connect(self.operation_panel.set_position)
         self.histogram_panel = None  # built after the first paint: pyqtgraph is slow to import
+        self.op_views = None  # op-specific overlays and spectrum in the Histogram dock
         self.docks["Layers"].setWidget(self.layers_panel)
         self.docks["History"].setWidget(self.history_panel)
         self.docks["Operation"].setWidget(self.operation_panel)
@@ -293,10 +311,14 @@ class MainWindow(QMainWindow):
         importing pyqtgraph costs about half a second, which must not delay the image."""
         if self.histogram_panel is not None or for_canvas is not self.canvas:
             return
+        from imgstudio.gui.op_views import OpViews
         from imgstudio.gui.panels.histogram import HistogramPanel
+        from imgstudio.gui.threshold_marker import ThresholdMarker
 
         self.histogram_panel = HistogramPanel(self.workspace)
         self.docks["Histogram"].setWidget(self.histogram_panel)
+        self.op_views = OpViews(self.operation_panel, self.histogram_panel)
+        self.threshold_marker = ThresholdMarker(self.operation_panel, self.histogram_panel)
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.workspace.title} — imgstudio")
@@ -349,6 +371,33 @@ class MainWindow(QMainWindow):
         self.docks["Results"].show()
         self.docks["Results"].raise_()
 
+    def show_face_morph(self):
+        """The Face morph wizard (non-modal; one at a time) over the current document."""
+        from imgstudio.gui.wizards.face_morph import FaceMorphWizard
+
+        wizard = getattr(self, "face_morph_wizard", None)
+        if wizard is None or not wizard.isVisible() or wizard.workspace is not self.workspace:
+            if wizard is not None:
+                wizard.close()  # cancels and waits for its jobs
+                wizard.deleteLater()
+            wizard = self.face_morph_wizard = FaceMorphWizard(self.workspace, self.jobs, self)
+        wizard.show()
+        wizard.raise_()
+        return wizard
+
+    def show_search_dialog(self):
+        """The Image Search dialog (one per window); a result opens as a new layer."""
+        from imgstudio.gui.dialogs.search import SearchDialog, active_image
+
+        if getattr(self, "search_dialog", None) is None:
+            self.search_dialog = SearchDialog(
+                self.jobs, lambda: active_image(self.workspace.document), self)
+            self.search_dialog.open_requested.connect(
+                lambda p: self._try(lambda: self.workspace.import_layer(p)))
+        self.search_dialog.show()
+        self.search_dialog.raise_()
+        return self.search_dialog
+
     def select_table_row(self, row: dict) -> None:
         """Select on the canvas the region a results row describes (a label, or a bbox)."""
         selection = region_selection(row, self.workspace.document)
@@ -373,8 +422,9 @@ class MainWindow(QMainWindow):
         if selection is None or self.workspace.document.size is None:
             self.message_bar.show_info("Draw a rectangle or polygon selection first")
             return
-        self._try(lambda: self.workspace.labels_from_mask(
-            selection.mask(self.workspace.document.size)))
+        if self._try(lambda: self.workspace.labels_from_mask(
+                selection.mask(self.workspace.document.size))):
+            self.canvas.clear_selection()  # now a layer; left on, ops would run inside it
 
     def _convert(self, to: str) -> None:
         layer = self.workspace.document.active

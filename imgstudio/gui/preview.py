@@ -10,6 +10,12 @@
   a same-size image/labels, or no visible region: the whole layer. A layer over
   :data:`WHOLE_MAX_PIXELS` is downscaled (area interpolation; labels by nearest) unless the op
   is a geometry op or takes Points, whose parameters are full-resolution pixel coordinates.
+- **seeded** — seeded segmentations (:data:`SEEDED_PREVIEW_PIXELS`: random walker, GrabCut,
+  watershed): every pixel's label depends on seeds and colour statistics anywhere in the image,
+  so a crop of the view would drop the seeds outside it; they preview on the whole layer,
+  downscaled to their pixel budget (their solvers are slow), and their seeds/markers/mask
+  layers are downscaled by block maximum so thin strokes survive. (A watershed without
+  markers is local and previews like any filter.)
 
 A downscaled result covers the same area as its full-resolution counterpart would (the canvas
 stretches it); :attr:`Proxy.scale` says by how much it was shrunk.
@@ -32,6 +38,13 @@ Region = tuple[int, int, int, int]  # y0, y1, x0, x1 (end-exclusive)
 PREVIEW_MARGIN = 32
 WHOLE_MAX_PIXELS = 2_000_000
 REGION_MAX_PIXELS = 8_300_000  # a 4K screen at 1:1
+#: Seeded segmentations: whole-layer preview downscaled to at most this many pixels.
+SEEDED_PREVIEW_PIXELS: dict[str, int] = {
+    "segment.random_walker": 40_000,  # an iterative solve: about 0.1 s at this size
+    "segment.grabcut": 250_000,
+    "segment.watershed": 1_000_000,
+    "segment.sitk_watershed": 1_000_000,
+}
 #: Ops that move pixels around: a crop of their input does not give a crop of their output.
 GEOMETRY_OPS = frozenset({
     "basic.crop", "basic.resize", "basic.rotate", "basic.flip", "basic.perspective",
@@ -79,7 +92,19 @@ def make_proxy(spec: OperationSpec, inputs: dict[str, Any], visible: Region | No
     others = [v for k, v in inputs.items() if k != first and v is not None]
     flat = [x for v in others for x in (v if isinstance(v, list) else [v])]
     same = all(isinstance(x, np.ndarray) and x.ndim >= 2 and x.shape[:2] == (h, w) for x in flat)
-    has_points = any(i.kind == LayerKind.POINTS for i in spec.inputs)
+    budget = SEEDED_PREVIEW_PIXELS.get(spec.id)
+    seeded = budget is not None and same and any(
+        spec.input(k).kind == LayerKind.LABELS for k, v in inputs.items()
+        if k != first and v is not None)  # watershed without markers stays local
+    if seeded:
+        if h * w <= budget:
+            return Proxy(dict(inputs))
+        scale = math.sqrt(budget / (h * w))
+        return Proxy({k: _scaled(v, scale, spec, k, seeds=k != first)
+                      for k, v in inputs.items()}, scale=scale)
+    # Points and centre parameters are full-resolution pixel positions: no crop, no shrink.
+    has_points = any(i.kind == LayerKind.POINTS for i in spec.inputs) or any(
+        p.name in ("center_x", "center_y") for p in spec.params)
     geometry = is_geometry(spec)
     local = spec.output.kind in ("image", "labels") and not geometry and same and not has_points
     if local and visible is not None:
@@ -133,9 +158,24 @@ def _crop(value: Any, box: Region) -> Any:
     return np.ascontiguousarray(value[y0:y1, x0:x1])
 
 
-def _scaled(value: Any, scale: float, spec: OperationSpec, name: str) -> Any:
+def downscale_seeds(labels: np.ndarray, scale: float) -> np.ndarray:
+    """Shrink a seeds/markers layer by ``scale`` as :func:`downscale` does, each output pixel
+    taking the largest label of the block of input pixels it covers (so a stroke thinner than
+    a block is kept; where two labels share a block the larger wins)."""
+    h, w = labels.shape[:2]
+    n_rows, n_cols = max(1, int(h * scale)), max(1, int(w * scale))
+    rows = np.minimum((np.arange(n_rows) / scale).astype(int), h - 1)
+    cols = np.minimum((np.arange(n_cols) / scale).astype(int), w - 1)
+    # block i spans [rows[i], rows[i + 1]); the last one runs to the edge
+    return np.maximum.reduceat(np.maximum.reduceat(labels, rows, axis=0), cols, axis=1)
+
+
+def _scaled(value: Any, scale: float, spec: OperationSpec, name: str, seeds: bool = False) -> Any:
     if scale >= 1.0 or value is None:
         return value
     if isinstance(value, list):
-        return [_scaled(v, scale, spec, name) for v in value]
-    return downscale(value, scale, spec.input(name).kind == LayerKind.LABELS)
+        return [_scaled(v, scale, spec, name, seeds) for v in value]
+    labels = spec.input(name).kind == LayerKind.LABELS
+    if labels and seeds:
+        return downscale_seeds(value, scale)
+    return downscale(value, scale, labels)

@@ -271,3 +271,36 @@ def test_remembered_values_that_no_longer_validate_are_ignored(qtbot, document, 
     values = form.values()
     assert (values["count"], values["mode"], values["sigma"], values["size"]) == (
         3, Mode.FAST, 1.5, 12)
+
+
+# -- default layers of the pickers ----------------------------------------------------------------
+def test_pickers_start_on_a_layer_named_like_the_input(qtbot, workspace, settings):
+    doc = workspace.document
+    image = doc.active
+    shape = image.shape
+    for name in ("Seeds", "Mask", "Other"):
+        doc.append(LabelsLayer(np.zeros(shape, np.int32), name))
+    doc.active = image
+    form = make_form(qtbot, EVERY_KIND, doc, settings)
+    assert form.inputs()["seeds"] is doc.by_name("Seeds")  # not the topmost "Other"
+    assert form.inputs()["mask"] is doc.by_name("Mask")  # optional, but named for it
+
+
+def test_a_seeds_picker_takes_the_active_labels_layer_else_the_newest(
+        qtbot, workspace, settings):
+    doc = workspace.document
+    image = doc.active
+    first = workspace.add_layer(LabelsLayer(np.zeros(image.shape, np.int32), "A"))
+    second = workspace.add_layer(LabelsLayer(np.zeros(image.shape, np.int32), "B"))
+    doc.active = image
+    assert make_form(qtbot, EVERY_KIND, doc, settings).inputs()["seeds"] is second
+    doc.active = first  # being painted
+    form = make_form(qtbot, EVERY_KIND, doc, settings)
+    assert form.inputs()["seeds"] is first and form.inputs()["mask"] is None
+
+
+def test_a_required_picker_without_layers_takes_the_first_one_added(qtbot, workspace, settings):
+    form = make_form(qtbot, EVERY_KIND, workspace.document, settings)
+    assert form.inputs()["seeds"] is None
+    seeds = workspace.new_labels_layer()
+    assert form.inputs()["seeds"] is seeds

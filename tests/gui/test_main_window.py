@@ -234,9 +234,11 @@ def test_selection_becomes_a_labels_layer_for_grabcut(window, png, qtbot):
     qtbot.wait(50)
     canvas = window.canvas
     drag(canvas, [at(canvas, 5.0, 5.0), at(canvas, 25.0, 15.0)])
+    selection = canvas.selection
     window.act_labels_from_selection.trigger()
     layer = window.workspace.document.active
     assert layer.kind.value == "labels"
-    assert np.array_equal(layer.data > 0, canvas.selection.mask(layer.data.shape))
+    assert np.array_equal(layer.data > 0, selection.mask(layer.data.shape))
+    assert canvas.selection is None  # consumed: an op would otherwise run inside it
     window.act_mask_to_labels.trigger()
     assert window.workspace.document.active.data.max() == 1

@@ -393,3 +393,36 @@ def test_list_input_is_picked_in_the_form_and_applied_as_a_new_layer(qtbot, work
     result = workspace.document.active.data
     expected = api.run("artistic.long_exposure", frames=[base, 255 - base])
     assert len(workspace.document) == 3 and np.array_equal(result, expected)
+
+
+def test_an_op_on_the_seeds_being_painted_reads_the_image_below(qtbot, panel, workspace, canvas):
+    image = workspace.document.active
+    seeds = workspace.new_labels_layer()  # above the image, and active: the brush paints it
+    seeds.data[5:10, 5:40] = 1
+    seeds.data[50:60, 5:90] = 2
+    panel.set_operation("segment.random_walker")
+    assert panel.form.inputs()["seeds"] is seeds
+    preview = toggle_preview(qtbot, panel)
+    assert preview.layer is image and canvas.previews[-1][0] is image
+    applied = click_apply(qtbot, panel, timeout=30000)
+    np.testing.assert_array_equal(
+        applied.new_layers[0].data,
+        api.run("segment.random_walker", image.data, seeds=seeds.data))
+    assert [lay.name for lay in workspace.document] == ["astronaut", "Random walker of astronaut",
+                                                        "Seeds"]
+
+
+def test_an_image_picked_as_another_input_still_feeds_the_first_one(workspace):
+    from imgstudio.gui.panels.operation import input_layer
+
+    doc = workspace.document
+    first = doc.active
+    other = workspace.add_layer(ImageLayer(first.data.copy(), "other"))  # active
+    spec = api.get_operation("enhance.histogram_match")
+    assert input_layer(spec, doc, {"reference": other}) is other
+    seeds = workspace.new_labels_layer()
+    rw = api.get_operation("segment.random_walker")
+    assert input_layer(rw, doc, {"seeds": seeds}) is other  # the image right below
+    assert input_layer(rw, doc, {"seeds": None}) is seeds  # not picked: a labels-as-image input
+    doc.move(seeds, 0)
+    assert input_layer(rw, doc, {"seeds": seeds}) is first  # nothing below: the nearest above

@@ -240,7 +240,8 @@ def test_seamless_clone_with_a_brushed_mask_placed_by_dragging(window, qtbot, tm
     expected = api.run("enhance.seamless_clone", dest_image, source=source_image, mask=mask,
                        **params)
     preview = blocker.args[0]
-    assert (preview.region, preview.scale) == ((0, 512, 0, 512), 1.0)  # the whole image
+    # centre-placed ops preview the whole layer at full resolution (region None, scale 1)
+    assert (preview.region, preview.scale) == (None, 1.0)
     assert np.array_equal(preview.result, expected)  # the preview followed the drag
     assert np.array_equal(dest.data, dest_image)
 

@@ -3,7 +3,9 @@
 Apply validates on the UI thread, runs :func:`~imgstudio.core.apply.prepare_operation` (the op
 and the diff of its history command) in a worker and, back on the UI thread, records it with
 :func:`~imgstudio.core.apply.commit` (one history step). A failed or cancelled job, or one
-whose target layer was edited meanwhile, leaves the document and the history untouched.
+whose target layer was edited meanwhile, leaves the document and the history untouched. The
+op reads the active layer, or, while that layer is one of its other inputs (seeds being
+painted), the image below it (:func:`input_layer`).
 
 Live preview (when the Preview toggle is on): each form change restarts a
 :data:`PREVIEW_DEBOUNCE_MS` single-shot timer; on timeout the op runs in a worker on a proxy
@@ -34,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from imgstudio.core import registry
 from imgstudio.core.apply import Prepared, commit, compute, layer_input, prepare_operation
-from imgstudio.core.document import Layer
+from imgstudio.core.document import Document, Layer
 from imgstudio.core.invoke import bind
 from imgstudio.core.progress import Cancelled, Progress
 from imgstudio.core.spec import OperationSpec
@@ -65,6 +67,25 @@ def _previewable(spec: OperationSpec | None) -> bool:
     return spec is not None and bool(spec.inputs) and not spec.inputs[0].many
 
 
+def input_layer(spec: OperationSpec, document: Document, picked: dict[str, Any]) -> Layer | None:
+    """The layer the op's first input reads: the active layer, unless that layer is of another
+    kind and picked in the form for another input (seeds, markers or a mask being painted on,
+    seed points being placed): then the nearest layer below it of the first input's kind (else
+    above it)."""
+    active = document.active
+    if active is None or not spec.inputs or spec.inputs[0].many:
+        return active
+    if active.kind == spec.inputs[0].kind:
+        return active
+    chosen = [x for v in picked.values() for x in (v if isinstance(v, list) else [v])]
+    if not any(x is active for x in chosen):
+        return active
+    kind, index = spec.inputs[0].kind, document.index(active)
+    below = [x for x in document.layers[:index] if x.kind == kind]
+    above = [x for x in document.layers[index + 1:] if x.kind == kind]
+    return below[-1] if below else (above[0] if above else active)
+
+
 def _one_line(spec: OperationSpec, exc: BaseException) -> str:
     text = (str(exc).strip().splitlines() or [""])[0]
     if text.startswith(spec.id + ": "):
@@ -80,7 +101,7 @@ class OperationPanel(QWidget):
     Signals: ``applied(Prepared)``, ``failed(str)`` (one line naming the op), ``result_ready(obj)``
     (non-layer results such as Table/Classes), ``busy_changed(bool)`` (an Apply job runs; emitted
     False last, after ``applied``/``failed``), ``preview_ready(PreviewResult)``,
-    ``preview_failed(str)``.
+    ``preview_failed(str)``, ``operation_changed(OperationSpec)`` (a new form is shown).
     """
 
     applied = Signal(object)
@@ -89,6 +110,7 @@ class OperationPanel(QWidget):
     busy_changed = Signal(bool)
     preview_ready = Signal(object)
     preview_failed = Signal(str)
+    operation_changed = Signal(object)
 
     def __init__(self, workspace: Workspace, jobs: JobManager,
                  preview_target: PreviewTarget | None = None,
@@ -188,6 +210,7 @@ class OperationPanel(QWidget):
         self.summary_label.setToolTip(spec.doc)
         self.status_label.setText("")
         self._update_buttons()
+        self.operation_changed.emit(spec)
         self.schedule_preview()
 
     def apply(self) -> None:
@@ -263,7 +286,7 @@ class OperationPanel(QWidget):
         """Validate on the UI thread: (layer, input arrays, input layers, params)."""
         assert self._form is not None
         params = spec.validate(values)
-        layer = self.workspace.document.active
+        layer = input_layer(spec, self.workspace.document, self._form.inputs())
         data: dict[str, Any] = {}
         if spec.inputs:
             first = spec.inputs[0]

@@ -1,0 +1,117 @@
+"""Marks a global threshold on the Histogram dock while the Operation panel shows a threshold op.
+
+For ``binary.threshold`` the value is :func:`~imgstudio.ops.binary.threshold.threshold_value`
+of the active image layer with the form's ``method`` and ``value``; ``segment.otsu`` and
+``segment.riddler_calvard`` use the Otsu and ISODATA methods (the same grey image and
+scikit-image functions). The value is in the grey image's intensity units, which are the
+histogram's (0..255 for uint8, 0..65535 for uint16, 0..1 for float). It follows the op, the
+form, the active layer and its pixels (debounced); layers other than images get no marker.
+
+Images over :data:`MAX_PIXELS` are strided evenly first (as the histogram is), so on those the
+mark may differ from the op's exact threshold by a grey level or so.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer
+
+from imgstudio.core.document import Layer
+from imgstudio.core.spec import OperationSpec
+from imgstudio.core.types import LayerKind
+from imgstudio.gui.panels import ModelLink
+
+#: op id -> the threshold method it uses (None: the form's ``method``).
+THRESHOLD_OPS: dict[str, str | None] = {
+    "binary.threshold": None,
+    "segment.otsu": "otsu",
+    "segment.riddler_calvard": "isodata",
+}
+MAX_PIXELS = 1_000_000
+DEBOUNCE_MS = 80
+
+
+def marker_value(op_id: str | None, values: dict[str, Any], image: np.ndarray,
+                 max_pixels: int = MAX_PIXELS) -> float | None:
+    """The threshold op ``op_id`` with form ``values`` applies to ``image``, or None when the
+    op is not a global threshold or finds none (too few grey levels)."""
+    from imgstudio.ops.binary.threshold import threshold_value
+
+    if op_id not in THRESHOLD_OPS:
+        return None
+    method = THRESHOLD_OPS[op_id] or str(values.get("method", "otsu"))
+    pixels = image.shape[0] * image.shape[1]
+    if pixels > max_pixels:
+        stride = math.ceil(math.sqrt(pixels / max_pixels))
+        image = image[::stride, ::stride]
+    try:
+        return threshold_value(image, method, float(values.get("value", 128.0)))
+    except ValueError:
+        return None
+
+
+class ThresholdMarker(QObject):
+    """Drives ``histogram.set_markers`` from ``panel`` (an
+    :class:`~imgstudio.gui.panels.operation.OperationPanel`); a child of the histogram panel,
+    so it goes away with it. Create it once the histogram exists: it reads the current op."""
+
+    def __init__(self, panel: Any, histogram: Any, debounce_ms: int = DEBOUNCE_MS) -> None:
+        super().__init__(histogram)
+        self.panel = panel
+        self.histogram = histogram
+        self.document = panel.workspace.document
+        self._shown = False  # whether our marker is on the histogram (others may set theirs)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(debounce_ms)
+        self._timer.timeout.connect(self.refresh)
+        self._link = ModelLink(self, [(self.document.active_changed, self._on_active_changed)])
+        self._data_link = ModelLink(self)
+        self._link.connect_all()
+        panel.operation_changed.connect(self._on_operation)
+        self._watch(self.document.active)
+        self._on_operation(panel.spec)
+
+    def value(self) -> float | None:
+        """The threshold to mark now, or None."""
+        spec, form, layer = self.panel.spec, self.panel.form, self.document.active
+        if spec is None or form is None or layer is None or layer.kind != LayerKind.IMAGE:
+            return None
+        return marker_value(spec.id, form.values(), layer.data)
+
+    def refresh(self) -> None:
+        """Recompute and draw the marker now (normally debounced)."""
+        self._timer.stop()
+        value = self.value()
+        if value is not None:
+            self.histogram.set_markers([value])
+            self._shown = True
+        elif self._shown:
+            self.histogram.set_markers([])
+            self._shown = False
+
+    def schedule(self) -> None:
+        self._timer.start()
+
+    def _on_operation(self, spec: OperationSpec | None) -> None:
+        form = self.panel.form
+        if form is not None and spec is not None and spec.id in THRESHOLD_OPS:
+            form.changed.connect(self.schedule)
+        self.refresh()
+
+    def _watch(self, layer: Layer | None) -> None:
+        self._data_link.clear()
+        if layer is not None:
+            self._data_link.add(layer.data_changed, self._on_data_changed)
+            self._data_link.connect_all()
+
+    def _on_active_changed(self, layer: Layer | None) -> None:
+        self._watch(layer)
+        self.schedule()
+
+    def _on_data_changed(self, _layer: Layer, _region: object) -> None:
+        if self.panel.spec is not None and self.panel.spec.id in THRESHOLD_OPS:
+            self.schedule()
