@@ -31,3 +31,29 @@ def screenshot_dir() -> Path:
 @pytest.fixture
 def rgb_image() -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Window settings in a temporary INI file, so tests never touch the user's."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """The real main window, shown, never asking about unsaved changes; jobs are cancelled
+    and waited for at the end."""
+    from imgstudio.gui.main_window import MainWindow
+
+    win = MainWindow(settings=settings)
+    win.ask_unsaved = lambda: "discard"
+    qtbot.addWidget(win)
+    win.resize(1100, 750)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.jobs.cancel_all()
+    win.jobs.wait()
+    win.force_close()

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
@@ -18,29 +18,10 @@ from imgstudio.gui.main_window import MainWindow
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-
-
-@pytest.fixture
 def png(tmp_path, astronaut_small):
     path = tmp_path / "photo.png"
     save_image(path, astronaut_small)
     return path
-
-
-@pytest.fixture
-def window(qtbot, settings):
-    win = MainWindow(settings=settings)
-    win.ask_unsaved = lambda: "discard"
-    qtbot.addWidget(win)
-    win.resize(1100, 750)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.jobs.cancel_all()
-    win.jobs.wait()
-    win.force_close()
 
 
 def test_open_file_shows_one_layer_and_title(window, png, astronaut_small):

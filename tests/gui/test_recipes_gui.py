@@ -10,34 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import skimage.data
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 import imgstudio.api as api
 from imgstudio.core.io import load_image, save_image
-from imgstudio.gui.main_window import MainWindow
 from tests.gui.canvas_events import at, drag, move, press, release
 from tests.gui.test_layers_panel import _check_rect, _click_row
 
 LEFT = Qt.MouseButton.LeftButton
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "astronaut.png"
 TIMEOUT = 30000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(settings=settings)
-    win.ask_unsaved = lambda: "discard"
-    qtbot.addWidget(win)
-    win.resize(1100, 750)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.jobs.cancel_all()
-    win.jobs.wait()
-    win.force_close()
 
 
 def _open_sample(window, qtbot) -> np.ndarray:

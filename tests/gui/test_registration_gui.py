@@ -9,34 +9,18 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 import imgstudio.api as api
 from imgstudio.core.document import Document, ImageLayer
 from imgstudio.core.workspace import Workspace
-from imgstudio.gui.main_window import MainWindow
 from imgstudio.gui.panels.metric_plot import MetricPlot, parse_metric
 from imgstudio.gui.panels.results import matrix_text
 
 ANGLE, SHIFT = 7.0, (6.0, -4.0)  # the known motion of the moving image (degrees, pixels)
 PARAMS = {"transform": "rigid", "iterations": 100}
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(settings=settings)
-    win.ask_unsaved = lambda: "discard"
-    qtbot.addWidget(win)
-    win.resize(1100, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.jobs.cancel_all()
-    win.jobs.wait()
-    win.force_close()
 
 
 @pytest.fixture

@@ -7,31 +7,15 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from imgstudio.core.document import Document, ImageLayer
 from imgstudio.core.io import load_image, save_image
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.dialogs.search import SearchDialog, index_file, thumbnail
-from imgstudio.gui.main_window import MainWindow
 
 SOURCES = ["astronaut", "brick", "camera", "chelsea", "clock", "coffee", "coins", "gravel",
            "hubble_deep_field", "immunohistochemistry", "moon", "rocket"]
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(settings=settings)
-    win.ask_unsaved = lambda: "discard"
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.jobs.cancel_all()
-    win.jobs.wait()
-    win.force_close()
 
 
 def _small(image: np.ndarray, side: int = 192) -> np.ndarray:

@@ -9,13 +9,11 @@ be one undo step.
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 import imgstudio.api as api
 from imgstudio.core.document import Document, ImageLayer
 from imgstudio.core.workspace import Workspace
-from imgstudio.gui.main_window import MainWindow
 from imgstudio.gui.preview import PreviewResult
 from imgstudio.ops.segment import markers_from_points
 from tests.gui.canvas_events import at, click, drag
@@ -75,21 +73,6 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # -- window and gestures ------------------------------------------------------------------------
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(settings=settings)
-    win.ask_unsaved = lambda: "discard"
-    qtbot.addWidget(win)
-    win.resize(1100, 750)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.jobs.cancel_all()
-    win.jobs.wait()
-    win.force_close()
-
-
 def show_image(window, qtbot, image: np.ndarray, name: str) -> ImageLayer:
     layer = ImageLayer(image, name)
     window.show_workspace(Workspace(Document([layer])))

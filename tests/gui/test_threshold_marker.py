@@ -5,28 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import skimage.filters
-from PySide6.QtCore import QSettings
 
 import imgstudio.api as api
 from imgstudio.core.document import Document, ImageLayer, LabelsLayer
 from imgstudio.core.workspace import Workspace
-from imgstudio.gui.main_window import MainWindow
 from imgstudio.gui.threshold_marker import marker_value
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(settings=settings)
-    win.ask_unsaved = lambda: "discard"
-    qtbot.addWidget(win)
-    win.resize(1100, 750)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.jobs.cancel_all()
-    win.jobs.wait()
-    win.force_close()
 
 
 def markers_of(window) -> list[float] | None:
