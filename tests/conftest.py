@@ -16,3 +16,9 @@ def astronaut_small() -> np.ndarray:
     import skimage.data
 
     return np.ascontiguousarray(skimage.data.astronaut()[40:232:3, 100:388:3])
+
+
+@pytest.fixture(autouse=True)
+def _private_recovery_dir(tmp_path, monkeypatch):
+    """Autosave writes crash-recovery files; keep each test's in its own temporary folder."""
+    monkeypatch.setenv("IMGSTUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))

@@ -56,6 +56,11 @@ class Workspace:
             self._was_modified = modified
             self.modified_changed.emit(modified)
 
+    def mark_unsaved(self) -> None:
+        """Treat the current state as not saved anywhere (e.g. a recovered document)."""
+        self._saved_at = object()
+        self._on_history_changed()
+
     def mark_saved(self) -> None:
         self._saved_at = self._state_token()
         self._on_history_changed()

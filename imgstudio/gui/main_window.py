@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 
@@ -28,9 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from imgstudio.core import registry
+from imgstudio.core.autosave import recovery_files
 from imgstudio.core.io import SUPPORTED_READ_EXTENSIONS, SUPPORTED_WRITE_EXTENSIONS
 from imgstudio.core.project import PROJECT_EXTENSION
 from imgstudio.core.workspace import Workspace
+from imgstudio.gui.autosave import Autosave
 from imgstudio.gui.canvas.view import CanvasView
 from imgstudio.gui.command_palette import CommandPalette
 from imgstudio.gui.menus import add_operation_menus
@@ -107,8 +110,10 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
+        self.autosave = Autosave(self)
         self.bind(workspace or Workspace())
         self._restore_state()
+        self._offer_recovery()
 
     # -- assembly -----------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -149,6 +154,8 @@ class MainWindow(QMainWindow):
                             "Add an image file as a new layer", "File")
         self.act_export = a("&Export Layer…", self.export_dialog, QKeySequence("Ctrl+E"),
                             "Write the active layer to an image file", "File")
+        self.act_open_recovered = a("Open Recovered &Document", lambda: self._try(
+            self.open_recovered), None, "Reopen work kept after an unexpected stop", "File")
         self.act_quit = a("&Quit", self.close, QKeySequence.Quit, "", "File")
         self.act_undo = a("&Undo", self.undo, QKeySequence.Undo, "", "Edit")
         self.act_redo = a("&Redo", self.redo, [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")],
@@ -199,7 +206,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
         for act in (self.act_save, self.act_save_as, None, self.act_import, self.act_export, None,
-                    self.act_quit):
+                    self.act_open_recovered, None, self.act_quit):
             file_menu.addSeparator() if act is None else file_menu.addAction(act)
         edit = bar.addMenu("&Edit")
         for act in (self.act_undo, self.act_redo, None, self.act_palette):
@@ -264,6 +271,8 @@ class MainWindow(QMainWindow):
                 widget.setParent(None)
                 widget.deleteLater()
         self.workspace = workspace
+        if hasattr(self, "autosave"):
+            self.autosave.watch(workspace)
         self.canvas = CanvasView(workspace, self._central)
         self._central.layout().addWidget(self.canvas, 1)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
@@ -576,12 +585,37 @@ class MainWindow(QMainWindow):
             return
         self.jobs.cancel_all()
         self.jobs.wait()
+        self.autosave.shutdown()  # the document was saved or discarded: no recovery needed
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         if self.canvas is not None:
             self.canvas.clear_preview()
         self.workspace.close()
         event.accept()
+
+    def _offer_recovery(self) -> None:
+        files = recovery_files()
+        self.act_open_recovered.setEnabled(bool(files))
+        if files:
+            self.message_bar.show_warning(
+                f"{len(files)} document(s) with unsaved changes were kept after imgstudio "
+                "stopped unexpectedly: File → Open Recovered Document")
+
+    def open_recovered(self) -> bool:
+        """Open the newest recovery file as an unsaved document and delete the file."""
+        files = recovery_files()
+        if not files or not self.maybe_save():
+            return False
+        path = files[0]
+        workspace = Workspace.open(path)
+        workspace.path = None
+        workspace.source_path = workspace.view.get("recovered_from") or None
+        self.bind(workspace)
+        workspace.mark_unsaved()
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        self.act_open_recovered.setEnabled(bool(recovery_files()))
+        return True
 
     def force_close(self) -> None:
         """Close without asking (screenshot mode, tests)."""
