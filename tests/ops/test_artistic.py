@@ -11,10 +11,8 @@ import cv2
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
-import skimage.color
 from skimage.filters import threshold_otsu
 from skimage.segmentation import find_boundaries, slic
-from skimage.util import img_as_float32, img_as_ubyte, img_as_uint
 
 import imgstudio.api as api
 from imgstudio.core.progress import Cancelled, Progress
@@ -28,25 +26,6 @@ TOP = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.floa
 
 dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 kinds = pytest.mark.parametrize("kind", ["gray", "rgb"])
-
-
-@pytest.fixture
-def make(astronaut_small):
-    """``make(dtype, kind)``: the 64×96 astronaut crop as gray/rgb/rgba in ``dtype``."""
-
-    def build(dtype=np.uint8, kind="rgb"):
-        rgb = astronaut_small
-        if kind == "gray":
-            base = img_as_ubyte(skimage.color.rgb2gray(rgb))
-        elif kind == "rgba":
-            alpha = np.linspace(0, 255, rgb.shape[1]).astype(np.uint8)
-            base = np.dstack([rgb, np.broadcast_to(alpha, rgb.shape[:2])])
-        else:
-            base = rgb
-        convert = {np.uint8: np.array, np.uint16: img_as_uint, np.float32: img_as_float32}[dtype]
-        return np.ascontiguousarray(convert(base))
-
-    return build
 
 
 def scaled_from_uint8(out8: np.ndarray, dtype) -> np.ndarray:

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import skimage.color
 import skimage.transform
-from skimage.util import img_as_float32, img_as_ubyte, img_as_uint
 
 import imgstudio.api as api
 from imgstudio.ops import basic
@@ -27,25 +26,6 @@ kinds = pytest.mark.parametrize("kind", KINDS)
 QUAD = np.array([[10.0, 6.0], [80.0, 12.0], [86.0, 58.0], [4.0, 50.0]])
 SRC3 = np.array([[10.0, 10.0], [60.0, 12.0], [20.0, 50.0]])
 DST3 = np.array([[14.0, 8.0], [62.0, 20.0], [18.0, 55.0]])
-
-
-@pytest.fixture
-def make(astronaut_small):
-    """``make(dtype, kind)``: the 64×96 astronaut crop as gray/rgb/rgba in ``dtype``."""
-
-    def build(dtype=np.uint8, kind="rgb"):
-        rgb = astronaut_small
-        if kind == "gray":
-            base = img_as_ubyte(skimage.color.rgb2gray(rgb))
-        elif kind == "rgba":
-            alpha = np.linspace(0, 255, rgb.shape[1]).astype(np.uint8)
-            base = np.dstack([rgb, np.broadcast_to(alpha, rgb.shape[:2])])
-        else:
-            base = rgb
-        convert = {np.uint8: np.array, np.uint16: img_as_uint, np.float32: img_as_float32}[dtype]
-        return np.ascontiguousarray(convert(base))
-
-    return build
 
 
 def to_dtype(values: np.ndarray, dtype) -> np.ndarray:

@@ -11,14 +11,13 @@ import sys
 import numpy as np
 import pytest
 import SimpleITK as sitk
-import skimage.color
 from scipy import ndimage as ndi
 from skimage import graph as skgraph
 from skimage.feature import peak_local_max
 from skimage.filters import sobel, threshold_isodata, threshold_otsu
 from skimage.segmentation import slic as sk_slic
 from skimage.segmentation import watershed as sk_watershed
-from skimage.util import img_as_float32, img_as_ubyte, img_as_uint
+from skimage.util import img_as_float32, img_as_uint
 from threadpoolctl import threadpool_limits
 
 import imgstudio.api as api
@@ -38,24 +37,6 @@ def one_blas_thread():
     """Tiny BLAS/OpenMP calls (scikit-learn) crawl with threads on an oversubscribed CPU."""
     with threadpool_limits(1):
         yield
-
-
-@pytest.fixture
-def make(astronaut_small):
-    """``make(dtype, kind)``: the 64×96 astronaut crop as gray/rgb/rgba in ``dtype``."""
-
-    def build(dtype=np.uint8, kind="rgb"):
-        rgb = astronaut_small
-        if kind == "gray":
-            base = img_as_ubyte(skimage.color.rgb2gray(rgb))
-        elif kind == "rgba":
-            alpha = np.linspace(0, 255, rgb.shape[1]).astype(np.uint8)
-            base = np.dstack([rgb, np.broadcast_to(alpha, rgb.shape[:2])])
-        else:
-            base = rgb
-        return np.ascontiguousarray(CONVERT[dtype](base))
-
-    return build
 
 
 def convert(image: np.ndarray, dtype) -> np.ndarray:
