@@ -3,6 +3,13 @@
 >>> import imgstudio.api as api
 >>> out = api.run("basic.invert", image)                      # doctest: +SKIP
 >>> api.run("enhance.histogram_match", source, reference=ref)  # doctest: +SKIP
+
+Recipes (saved from the editor's History) replay over named layers with :class:`Replay`,
+exactly as ``imgstudio batch`` and exported scripts do:
+
+>>> layers = api.Replay()                                     # doctest: +SKIP
+>>> layers.add("coins", image)                                # doctest: +SKIP
+>>> layers.run("segment.watershed", {"image": "coins"}, "Watershed", {"min_distance": 20})
 """
 
 from __future__ import annotations
@@ -10,9 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from imgstudio.core import registry
-from imgstudio.core.invoke import bind, call
+from imgstudio.core.invoke import Invocation
 from imgstudio.core.io import ImageIOError, load_image, save_image
 from imgstudio.core.progress import Cancelled, Progress
+from imgstudio.core.recipe import Recipe, RecipeError, Replay, load_recipe, save_recipe
 from imgstudio.core.spec import OperationSpec
 
 __all__ = [
@@ -20,11 +28,17 @@ __all__ = [
     "ImageIOError",
     "OperationSpec",
     "Progress",
+    "Recipe",
+    "RecipeError",
+    "Replay",
     "get_operation",
     "list_operations",
     "load_image",
+    "load_recipe",
+    "replay_recipe",
     "run",
     "save_image",
+    "save_recipe",
 ]
 
 
@@ -47,8 +61,15 @@ def run(op_id: str, *inputs: Any, progress: Progress | None = None, **kwargs: An
     ``ValueError`` naming the parameter. Returns an ndarray for Image/Labels/Points outputs,
     otherwise the result dataclass.
     """
-    spec = registry.get(op_id)
-    checked_inputs, params = bind(spec, inputs, kwargs)
-    return call(spec, checked_inputs, params, progress)
+    return Invocation.bind(registry.get(op_id), *inputs, **kwargs).run(progress)
+
+
+def replay_recipe(recipe: Recipe, sources: dict[str, Any],
+                  progress: Progress | None = None) -> Replay:
+    """Check ``recipe`` and run it over ``sources`` (layer name → array); the returned
+    :class:`Replay` holds every layer (``.layer(name).data``) and non-layer result."""
+    from imgstudio.core.recipe import replay
+
+    return replay(recipe, sources, progress)
 
 

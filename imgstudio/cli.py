@@ -4,7 +4,8 @@
     imgstudio --screenshot OUT.png [FILES...]    open, paint once, save the window, exit
     imgstudio ops [--json]                       list operations
     imgstudio run OP_ID INPUT... -o OUTPUT [-p NAME=VALUE]... [--input NAME=PATH]... [--json]
-    imgstudio batch RECIPE INPUT_DIR OUTPUT_DIR [--workers N]
+    imgstudio batch RECIPE INPUT_DIR OUTPUT_DIR [--workers N] [--layer NAME=PATH]...
+    imgstudio script RECIPE [-o SCRIPT.py]
 
 Bad input exits with status 2 and a one-line message, never a traceback.
 """
@@ -21,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
-SUBCOMMANDS = ("ops", "run", "batch")
+SUBCOMMANDS = ("ops", "run", "batch", "script")
 
 
 class UsageError(Exception):
@@ -58,9 +59,9 @@ def _cmd_ops(args: argparse.Namespace) -> int:
 
 
 def _show(value: Any) -> str:
-    from imgstudio.core.apply import plain_params
+    from imgstudio.core.kinds import plain
 
-    return str(plain_params({"v": value})["v"])
+    return str(plain(value))
 
 
 # -- imgstudio run --------------------------------------------------------------------------------
@@ -75,77 +76,9 @@ def _parse_assignments(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
-def load_layer_file(kind: str, path: str, name: str) -> Any:
-    """Read an input of ``kind`` (image, labels, points) from ``path`` for input ``name``."""
-    import numpy as np
-
-    from imgstudio.core.io import ImageIOError, load_image
-
-    if not os.path.exists(path):
-        raise UsageError(f"{name}: no such file: {path}")
-    if kind == "points":
-        try:
-            if path.endswith(".json"):
-                with open(path, encoding="utf-8") as fh:
-                    return np.asarray(json.load(fh), dtype=float).reshape(-1, 2)
-            return np.loadtxt(path, delimiter=",", ndmin=2, comments="#")
-        except (ValueError, OSError) as exc:
-            raise UsageError(f"{name}: cannot read points from {path}: {exc}") from None
-    if path.endswith(".npy"):
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise ImageIOError(f"cannot read {path}: {exc}") from None
-    else:
-        data = load_image(path)
-    if kind == "labels":
-        if data.ndim != 2 or not np.issubdtype(data.dtype, np.integer):
-            raise UsageError(f"{name}: {path} is not a labels image (integer, single channel)")
-        data = data.astype(np.int32)
-    return data
-
-
-def write_output(kind: str, result: Any, path: str) -> None:
-    """Write an image/labels/points result to ``path`` (format from the extension)."""
-    import numpy as np
-
-    from imgstudio.core.io import save_image
-
-    if kind == "points":
-        np.savetxt(path, np.asarray(result).reshape(-1, 2), delimiter=",", header="x,y", comments="")
-        return
-    data = np.asarray(result)
-    if path.endswith(".npy"):
-        np.save(path, data, allow_pickle=False)
-        return
-    if kind == "labels":
-        if data.min(initial=0) < 0 or data.max(initial=0) > 65535:
-            raise UsageError("labels outside 0..65535 cannot be saved as an image; use .npy")
-        data = data.astype(np.uint8 if data.max(initial=0) < 256 else np.uint16)
-    save_image(path, data)
-
-
-def _write_result_layers(result: Any, output: str | None) -> list[str]:
-    """Write the raster/points fields of a result dataclass: the first to ``output``, the
-    others beside it as ``<stem>.<field><ext>``. Returns the paths written."""
-    from imgstudio.core.types import LayerKind, layer_fields
-
-    fields = [(n, k) for n, k in layer_fields(type(result))
-              if k != LayerKind.SHAPES and getattr(result, n) is not None]
-    if not fields or not output:
-        return []
-    stem, ext = os.path.splitext(output)
-    written = []
-    for i, (name, kind) in enumerate(fields):
-        target = output if i == 0 else f"{stem}.{name}{'.csv' if kind == LayerKind.POINTS else ext}"
-        write_output(kind.value, getattr(result, name), target)
-        written.append(target)
-    return written
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from imgstudio.core import registry
-    from imgstudio.core.invoke import bind, call
+    from imgstudio.core.invoke import Invocation, result_json, write_result_files
 
     try:
         spec = registry.get(args.op_id)
@@ -153,47 +86,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc.args[0])) from None
     params = _parse_assignments(args.param, "-p")
     named = _parse_assignments(args.input, "--input")
-    inputs: dict[str, Any] = {}
-    positional = list(args.inputs)
-    for ispec in spec.inputs:
-        if ispec.name in named:
-            paths = named[ispec.name].split(",") if ispec.many else [named[ispec.name]]
-        elif positional:
-            paths = positional if ispec.many else [positional[0]]
-            positional = [] if ispec.many else positional[1:]
-        else:
-            continue
-        loaded = [load_layer_file(ispec.kind.value, p, ispec.name) for p in paths]
-        inputs[ispec.name] = loaded if ispec.many else loaded[0]
     unknown = set(named) - {i.name for i in spec.inputs}
     if unknown:
         raise UsageError(f"{spec.id} has no input {sorted(unknown)[0]!r}")
+    files: dict[str, Any] = {}
+    positional = list(args.inputs)
+    for ispec in spec.inputs:
+        if ispec.name in named:
+            files[ispec.name] = named[ispec.name].split(",") if ispec.many else named[ispec.name]
+        elif positional:
+            files[ispec.name] = positional if ispec.many else positional[0]
+            positional = [] if ispec.many else positional[1:]
     if positional:
         raise UsageError(f"{spec.id}: too many input files ({', '.join(positional)})")
     layer_output = spec.output.kind in ("image", "labels", "points")
     if layer_output and not args.output:
         raise UsageError(f"{spec.id} returns {spec.output.kind}: give -o OUTPUT")
-    checked, checked_params = bind(spec, (), {**inputs, **params})
-    result = call(spec, checked, checked_params)
+    result = Invocation.from_files(spec, files, params).run()
+    written = write_result_files(spec, result, args.output)
     summary: dict[str, Any] = {"op": spec.id}
+    if written:
+        summary["output"] = written[0]
+        if len(written) > 1:
+            summary["other_outputs"] = written[1:]
     if layer_output:
-        write_output(spec.output.kind, result, args.output)
-        summary["output"] = args.output
         summary["shape"] = list(getattr(result, "shape", ()))
         summary["dtype"] = str(getattr(result, "dtype", ""))
     elif result is not None:
-        payload = result.to_json() if hasattr(result, "to_json") else result
-        written = _write_result_layers(result, args.output)
-        if written:
-            summary["output"] = written[0]
-            if len(written) > 1:
-                summary["other_outputs"] = written[1:]
-        elif args.output:
-            from imgstudio.core.recipe import atomic_write_text
-
-            atomic_write_text(args.output, json.dumps(payload, indent=1) + "\n")
-            summary["output"] = args.output
-        summary["result"] = payload
+        summary["result"] = result_json(result)
     if args.json:
         json.dump(summary, sys.stdout)
         sys.stdout.write("\n")
@@ -203,30 +123,45 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- imgstudio batch ------------------------------------------------------------------------------
+# -- recipes: imgstudio batch, imgstudio script -----------------------------------------------------
 
-def _batch_one(recipe_path: str, src: str, out_dir: str) -> str:
-    """Replay the recipe on one file; returns the output path (runs in a worker process)."""
-    from imgstudio.core.io import load_image
-    from imgstudio.core.recipe import atomic_write_text, load_recipe, replay
+def _load_checked(path: str) -> Any:
+    """The recipe at ``path``, checked as a whole (``RecipeError`` naming the step)."""
+    from imgstudio.core.recipe import check, load_recipe
 
-    steps = load_recipe(recipe_path)
-    image = load_image(src)
-    outcome = replay(steps, image)
+    if not os.path.isfile(path):
+        raise UsageError(f"recipe: no such file: {path}")
+    return check(load_recipe(path))
+
+
+def result_target(kind: Any, dtype: Any, src: str, out_dir: str) -> str:
+    """Where ``batch`` writes the result of input file ``src``: the same name in ``out_dir``,
+    as PNG for labels (and for a non-8-bit result of a JPEG), CSV for points, JSON for shapes
+    or for a recipe whose result is no layer."""
+    from imgstudio.core.types import LayerKind
+
     stem, ext = os.path.splitext(os.path.basename(src))
-    if outcome.kind == "points":
-        target = os.path.join(out_dir, stem + ".csv")
-    elif outcome.kind == "labels" or ext.lower() in (".jpg", ".jpeg") and outcome.data.dtype != "uint8":
-        target = os.path.join(out_dir, stem + ".png")
-    else:
-        target = os.path.join(out_dir, stem + ext)
-    write_output(outcome.kind, outcome.data, target)
-    if outcome.results:
-        payload = [
-            {"step": n + 1, "op": op, "result": r.to_json() if hasattr(r, "to_json") else r}
-            for n, op, r in outcome.results
-        ]
-        atomic_write_text(os.path.join(out_dir, stem + ".json"), json.dumps(payload, indent=1))
+    if kind is None or kind == LayerKind.SHAPES:
+        ext = ".json"
+    elif kind == LayerKind.POINTS:
+        ext = ".csv"
+    elif kind == LayerKind.LABELS or (ext.lower() in (".jpg", ".jpeg") and dtype != "uint8"):
+        ext = ".png"
+    return os.path.join(out_dir, stem + ext)
+
+
+def _batch_one(recipe_path: str, src: str, out_dir: str, named: dict[str, str]) -> str:
+    """Replay the recipe on one file; returns the output path (runs in a worker process)."""
+    from imgstudio.core.recipe import Replay, check, load_recipe
+
+    checked = check(load_recipe(recipe_path))
+    replay = Replay.from_files(checked.source_kinds, src, named)
+    replay.run_recipe(checked)
+    layer = replay.layer(checked.result) if checked.result is not None else None
+    target = result_target(layer.kind if layer is not None else None,
+                           getattr(layer.data, "dtype", None) if layer is not None else None,
+                           src, out_dir)
+    replay.write(checked.result, target)
     return target
 
 
@@ -242,11 +177,17 @@ def _progress_bar(done: int, total: int, name: str) -> None:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from imgstudio.core.io import SUPPORTED_READ_EXTENSIONS
-    from imgstudio.core.recipe import load_recipe
+    from imgstudio.core.recipe import check_named_sources
 
-    if not os.path.isfile(args.recipe):
-        raise UsageError(f"recipe: no such file: {args.recipe}")
-    load_recipe(args.recipe)  # fail early on a bad recipe
+    checked = _load_checked(args.recipe)  # the whole recipe, before any file
+    if not checked.source_kinds:
+        raise UsageError("the recipe reads no source layer, so there is nothing to bind "
+                         "the input files to")
+    named = _parse_assignments(args.layer, "--layer")
+    check_named_sources(checked.source_kinds, named)
+    for name, path in named.items():
+        if not os.path.isfile(path):
+            raise UsageError(f"--layer {name}: no such file: {path}")
     if not os.path.isdir(args.input_dir):
         raise UsageError(f"input_dir: no such folder: {args.input_dir}")
     if args.workers < 1:
@@ -277,14 +218,15 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if args.workers == 1:
         for src in files:
             try:
-                _batch_one(args.recipe, src, args.output_dir)
+                _batch_one(args.recipe, src, args.output_dir, named)
                 finished(src, None)
             except Exception as exc:
                 finished(src, exc)
     else:
         with ProcessPoolExecutor(max_workers=args.workers) as pool:
             pending: dict[Future, str] = {
-                pool.submit(_batch_one, args.recipe, src, args.output_dir): src for src in files
+                pool.submit(_batch_one, args.recipe, src, args.output_dir, named): src
+                for src in files
             }
             while pending:
                 ready, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -301,11 +243,22 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _cmd_script(args: argparse.Namespace) -> int:
+    from imgstudio.core.recipe import atomic_write_text, to_script
+
+    text = to_script(_load_checked(args.recipe).recipe)
+    if args.output:
+        atomic_write_text(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 # -- the editor -----------------------------------------------------------------------------------
 
 def _cmd_editor(argv: list[str]) -> int:
     parser = _Parser(prog="imgstudio", description="Open the imgstudio editor.",
-                     epilog="Subcommands: imgstudio {ops,run,batch} --help")
+                     epilog="Subcommands: imgstudio {ops,run,batch,script} --help")
     parser.add_argument("files", nargs="*", help="images or .imgs projects to open")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="open, wait for the first complete paint, save the window, exit")
@@ -361,7 +314,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_batch.add_argument("input_dir")
     p_batch.add_argument("output_dir")
     p_batch.add_argument("--workers", type=int, default=1, help="processes to use (default 1)")
+    p_batch.add_argument("--layer", action="append", default=[], metavar="NAME=PATH",
+                         help="a file for another source layer of the recipe (one file for "
+                              "every input); repeat for more")
     p_batch.set_defaults(func=_cmd_batch)
+
+    p_script = sub.add_parser(
+        "script", help="export a recipe as a Python script",
+        description="Write a recipe as a runnable Python script over imgstudio.api: "
+                    "python SCRIPT.py INPUT OUTPUT [NAME=PATH ...].")
+    p_script.add_argument("recipe", help="a recipe saved from the History panel (.json)")
+    p_script.add_argument("-o", "--output", metavar="SCRIPT.py",
+                          help="where to write the script (default: standard output)")
+    p_script.set_defaults(func=_cmd_script)
     return parser
 
 

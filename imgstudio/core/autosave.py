@@ -15,7 +15,7 @@ from pathlib import Path
 
 from imgstudio.core.document import LAYER_CLASSES, Document
 from imgstudio.core.project import PROJECT_EXTENSION, save_project
-from imgstudio.core.recipe import RecipeStep
+from imgstudio.core.recipe import Recipe
 
 
 def recovery_dir() -> Path:
@@ -50,7 +50,7 @@ def snapshot(document: Document) -> Document:
 
 
 def write_recovery(path: str | os.PathLike[str], document: Document,
-                   recipe: list[RecipeStep], source: str | None) -> None:
+                   recipe: Recipe, source: str | None) -> None:
     """Write a snapshot (see :func:`snapshot`) as a project; safe to call off the UI thread."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     save_project(path, document, recipe, {"recovered_from": source or ""})

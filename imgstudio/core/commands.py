@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from imgstudio.core.document import Document, Layer, Shape
-from imgstudio.core.recipe import RecipeStep
+from imgstudio.core.recipe import RecordedStep
 from imgstudio.core.types import LayerKind
 from imgstudio.core.undo_storage import (
     TILE,
@@ -39,11 +39,11 @@ class Command:
     ----------
     label : str
         What the history panel shows.
-    step : RecipeStep, optional
+    step : RecordedStep, optional
         The op call this command applied, so the history doubles as a recipe.
     """
 
-    def __init__(self, label: str = "", step: RecipeStep | None = None) -> None:
+    def __init__(self, label: str = "", step: RecordedStep | None = None) -> None:
         self.label = label
         self.step = step
 
@@ -72,7 +72,7 @@ class Command:
     def discard(self) -> None:
         """Release the payload and its files; the command cannot be applied afterwards."""
 
-    def recipe_steps(self) -> list[RecipeStep]:
+    def recipe_steps(self) -> list[RecordedStep]:
         """The recipe steps this command stands for (its own ``step``, if any)."""
         return [self.step] if self.step is not None else []
 
@@ -121,7 +121,7 @@ class SetPixels(_OldNewBlobs):
         The full new array. It must not be the layer's own array modified in place; for such
         edits use :meth:`from_region`.
     label : str
-    step : RecipeStep, optional
+    step : RecordedStep, optional
     """
 
     tile = TILE
@@ -131,7 +131,7 @@ class SetPixels(_OldNewBlobs):
         layer: Layer,
         new: np.ndarray,
         label: str = "Set pixels",
-        step: RecipeStep | None = None,
+        step: RecordedStep | None = None,
     ) -> None:
         super().__init__(label, step)
         self.layer = layer
@@ -166,7 +166,7 @@ class SetPixels(_OldNewBlobs):
         region: Region,
         old_values: np.ndarray,
         label: str = "Paint",
-        step: RecipeStep | None = None,
+        step: RecordedStep | None = None,
     ) -> SetPixels:
         """Record an edit already made in place (a brush stroke) inside ``region``.
 
@@ -179,7 +179,7 @@ class SetPixels(_OldNewBlobs):
         old_values : ndarray
             The contents of ``region`` before the edit.
         label : str
-        step : RecipeStep, optional
+        step : RecordedStep, optional
 
         Returns
         -------
@@ -263,6 +263,17 @@ class SetPixels(_OldNewBlobs):
         else:
             self.layer.data = target
 
+
+
+class Record(Command):
+    """An op call that changed no layer (it returned a table, classes, a matrix...): a history
+    step that does nothing on undo or redo but keeps the call in the recipe."""
+
+    def redo(self) -> None:
+        pass
+
+    def undo(self) -> None:
+        pass
 
 
 class AddLayer(Command):
@@ -362,7 +373,7 @@ class SetLayerData(_OldNewBlobs):
     """Replace the data of a points or shapes layer; old and new are kept as private copies."""
 
     def __init__(
-        self, layer: Layer, new_data: Any, label: str = "", step: RecipeStep | None = None
+        self, layer: Layer, new_data: Any, label: str = "", step: RecordedStep | None = None
     ) -> None:
         if layer.kind not in (LayerKind.POINTS, LayerKind.SHAPES):
             raise TypeError(f"SetLayerData is for points or shapes layers; got {layer!r}")
@@ -402,7 +413,7 @@ class Group(Command):
     """Several commands as one step: applied in order, undone in reverse, all or nothing."""
 
     def __init__(
-        self, label: str, commands: Sequence[Command], step: RecipeStep | None = None
+        self, label: str, commands: Sequence[Command], step: RecordedStep | None = None
     ) -> None:
         super().__init__(label, step)
         self.commands = tuple(commands)
@@ -428,7 +439,7 @@ class Group(Command):
         for c in self.commands:
             c.discard()
 
-    def recipe_steps(self) -> list[RecipeStep]:
+    def recipe_steps(self) -> list[RecordedStep]:
         if self.step is not None:
             return [self.step]
         return [s for c in self.commands for s in c.recipe_steps()]

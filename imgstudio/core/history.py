@@ -4,8 +4,8 @@ Every undoable change is a :class:`Command`. Pixel edits (:class:`SetPixels`) ke
 changed part of the image, tile by tile, zlib-compressed, so undo memory and undo/redo time
 grow with the changed pixels, never with the image. :class:`History` holds the commands, spills
 the oldest payloads to disk past ``budget_bytes`` and drops the oldest steps, with a ``notice``,
-past ``spill_budget_bytes``. Commands carrying a :class:`~imgstudio.core.recipe.RecipeStep`
-make the history double as a replayable recipe.
+past ``spill_budget_bytes``. Commands carrying a :class:`~imgstudio.core.recipe.RecordedStep`
+make the history double as a replayable recipe (:meth:`History.recipe`).
 """
 
 
@@ -23,6 +23,7 @@ from imgstudio.core.commands import (  # noqa: F401 - re-exported: the history's
     Command,
     Group,
     MoveLayer,
+    Record,
     RemoveLayer,
     SetLayerData,
     SetLayerProperty,
@@ -30,7 +31,7 @@ from imgstudio.core.commands import (  # noqa: F401 - re-exported: the history's
 )
 from imgstudio.core.document import Document
 from imgstudio.core.events import Signal
-from imgstudio.core.recipe import RecipeStep
+from imgstudio.core.recipe import Recipe, RecordedStep, build_recipe
 from imgstudio.core.undo_storage import fmt_bytes
 
 
@@ -89,6 +90,9 @@ class History:
         self._steps: list[Command] = []
         self._index = -1
         self._open: list[Command] | None = None  # commands of the open group
+        #: Op calls made before this history began (a reopened project's recipe); they head
+        #: :meth:`recipe` and cannot be undone.
+        self.base_steps: list[RecordedStep] = []
         self.changed = Signal()
         self.notice = Signal()
 
@@ -125,9 +129,14 @@ class History:
         """The spill folder, once created."""
         return self._spill.path
 
-    def recipe(self) -> list[RecipeStep]:
-        """The recipe steps of the applied steps, oldest first."""
-        return [s for c in self._steps[: self._index + 1] for s in c.recipe_steps()]
+    def recorded_steps(self) -> list[RecordedStep]:
+        """The op calls of :attr:`base_steps` and of the applied steps, oldest first."""
+        return [*self.base_steps,
+                *(s for c in self._steps[: self._index + 1] for s in c.recipe_steps())]
+
+    def recipe(self) -> Recipe:
+        """The applied op calls as a recipe over the document's layer names."""
+        return build_recipe(self.recorded_steps(), {lay.id: lay.name for lay in self.document})
 
     # -- recording ------------------------------------------------------------------------------
     def execute(self, command: Command) -> None:

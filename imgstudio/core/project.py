@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 
 from imgstudio.core.document import LAYER_CLASSES, Document, Layer, Shape, ShapesLayer
-from imgstudio.core.recipe import RecipeStep, recipe_from_json, recipe_to_json
+from imgstudio.core.recipe import Recipe, RecipeError, recipe_from_json
 from imgstudio.core.types import LayerKind
 
 PROJECT_FORMAT = "imgstudio-project"
-PROJECT_VERSION = 1
+PROJECT_VERSION = 2  # 2: the recipe is a version-2 recipe with its layer ids
 PROJECT_EXTENSION = ".imgs"
 
 
@@ -32,10 +32,11 @@ class ProjectError(ValueError):
 
 @dataclass
 class Project:
-    """What a project file holds besides the layers: the recipe and the view state."""
+    """What a project file holds besides the layers: the history's recipe (with the id of
+    each layer it names, ``recipe.layer_ids``) and the view state."""
 
     document: Document
-    recipe: list[RecipeStep] = field(default_factory=list)
+    recipe: Recipe = field(default_factory=Recipe)
     view: dict[str, Any] = field(default_factory=dict)
 
 
@@ -48,10 +49,12 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 def save_project(
     path: str | os.PathLike[str],
     document: Document,
-    recipe: list[RecipeStep] | None = None,
+    recipe: Recipe | None = None,
     view: dict[str, Any] | None = None,
 ) -> None:
-    """Write ``document`` (and the history recipe and view state) to ``path`` atomically."""
+    """Write ``document`` (and the history's recipe and the view state) to ``path``
+    atomically."""
+    recipe = recipe if recipe is not None else Recipe()
     path = os.fspath(path)
     layers_meta = []
     directory = os.path.dirname(os.path.abspath(path))
@@ -74,7 +77,8 @@ def save_project(
                 "version": PROJECT_VERSION,
                 "layers": layers_meta,
                 "active": document.active.id if document.active is not None else None,
-                "recipe": recipe_to_json(list(recipe or [])),
+                "recipe": recipe.to_json(),
+                "recipe_layers": dict(recipe.layer_ids),
                 "view": dict(view or {}),
             }
             zf.writestr("manifest.json", json.dumps(manifest, indent=1))
@@ -83,6 +87,20 @@ def save_project(
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _recipe(manifest: dict[str, Any], fail: Any) -> Recipe:
+    data = manifest.get("recipe")
+    if not data:
+        return Recipe()
+    try:
+        recipe = recipe_from_json(data)
+    except RecipeError as exc:
+        raise fail(f"its recipe: {exc}") from None
+    ids = manifest.get("recipe_layers") or {}
+    if not isinstance(ids, dict) or not all(isinstance(v, str) for v in ids.values()):
+        raise fail("recipe_layers must map layer names to ids")
+    return Recipe(recipe.sources, recipe.steps, recipe.result, dict(ids))
 
 
 def load_project(path: str | os.PathLike[str]) -> Project:
@@ -124,7 +142,7 @@ def load_project(path: str | os.PathLike[str]) -> Project:
                 if "contours" in meta and hasattr(layer, "contours"):
                     layer.contours = bool(meta["contours"])
                 layers.append(layer)
-            recipe = recipe_from_json(manifest.get("recipe") or recipe_to_json([]))
+            recipe = _recipe(manifest, fail)
     except ProjectError:
         raise
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, EOFError) as exc:

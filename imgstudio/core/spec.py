@@ -1,66 +1,53 @@
 """Operation specs: everything the GUI, CLI and API need, derived from a typed function.
 
 ``@operation(...)`` reads the signature with ``typing.get_type_hints(include_extras=True)``
-(so ``from __future__ import annotations`` cannot break it) and the numpy-style docstring, and
-records an :class:`OperationSpec`. The function is returned unchanged and stays callable.
+(so postponed annotations cannot break it) and the numpy-style docstring, and records an
+:class:`OperationSpec`. The function is returned unchanged and stays callable.
 
-Parameter kinds (one table from type to widget kind, as magicgui does):
-
-========================  ==========  ===============================================
-annotation                kind        notes
-========================  ==========  ===============================================
-``int``                   int         bounds from ``Annotated[int, Range(lo, hi)]``
-``float``                 float       bounds from ``Range``
-``bool``                  bool
-``str``                   str
-``Literal[...]``/Enum     choice      ``choices`` holds the allowed values
-``pathlib.Path``          path
-``Color``                 color
-``tuple[float, ...]``     floats      a list of numbers, e.g. frequencies
-``T | None``              as T        ``optional=True``; None means "automatic"
-========================  ==========  ===============================================
-
-Layer inputs are annotated ``Image``, ``Labels``, ``Points`` (optionally ``| None``) or
-``list[Image]``. A keyword ``progress: Progress`` marks the op long-running and is never shown.
+Parameters are typed by the kinds of :mod:`imgstudio.core.kinds` (int, float, bool, str,
+choice, path, color, floats; ``T | None`` means "automatic"). Layer inputs are annotated
+``Image``, ``Labels``, ``Points`` (optionally ``| None``) or ``list[Image]``, with the editor
+metadata of :mod:`imgstudio.core.editor` (``Aligned``, ``Whole``, ``Seeds``) in ``Annotated``.
+A keyword ``progress: Progress`` marks the op long-running and is never shown.
 """
 
 from __future__ import annotations
 
 import enum
 import inspect
-import pathlib
 import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
-import numpy as np
-
+from imgstudio.core.editor import DEFAULT_EDITOR, Aligned, Editor, HistogramOverlay, Seeds, Whole
+from imgstudio.core.kinds import KINDS, kind_for, plain
 from imgstudio.core.progress import Progress
-from imgstudio.core.types import (
-    RESULT_TYPES,
-    Color,
-    LayerKind,
-    LayerType,
-    Range,
-)
+from imgstudio.core.types import RESULT_TYPES, LayerKind, LayerType, Range
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-
-PARAM_KINDS = ("int", "float", "bool", "str", "choice", "path", "color", "floats")
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """A layer-valued input: ``image`` (the active layer) or another layer picked in the form."""
+    """A layer-valued input: ``image`` (the active layer) or another layer picked in the form.
+
+    ``aligned``: pixel-aligned with the op's main (first) input, so cropped with it to the
+    view or the selection (the main input itself, labels inputs, and inputs marked
+    :class:`~imgstudio.core.editor.Aligned`); otherwise the input is always used whole.
+    ``seeds``: painted by the user (:class:`~imgstudio.core.editor.Seeds`), with ``hint``.
+    """
 
     name: str
     kind: LayerKind
     optional: bool = False
     many: bool = False  # list[Image]: several layers
     doc: str = ""
+    aligned: bool = False
+    seeds: bool = False
+    hint: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,7 +61,10 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """A scalar parameter shown as a form field and accepted as ``-p NAME=VALUE``."""
+    """A scalar parameter shown as a form field and accepted as ``-p NAME=VALUE``.
+
+    ``kind`` names its entry in :data:`imgstudio.core.kinds.KINDS`.
+    """
 
     name: str
     kind: str
@@ -91,8 +81,13 @@ class ParamSpec:
     def required(self) -> bool:
         return self.default is inspect.Parameter.empty
 
+    @property
+    def widget(self) -> str:
+        """The name of the form editor for this parameter's kind."""
+        return KINDS[self.kind].widget
+
     def to_json(self) -> dict[str, Any]:
-        default = None if self.required else _plain(self.default)
+        default = None if self.required else plain(self.default)
         out: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
@@ -106,129 +101,20 @@ class ParamSpec:
         if self.step is not None:
             out["step"] = self.step
         if self.choices:
-            out["choices"] = [_plain(c) for c in self.choices]
+            out["choices"] = [plain(c) for c in self.choices]
         return out
 
-    # -- validation ---------------------------------------------------------------------------
     def coerce(self, value: Any) -> Any:
         """Return ``value`` converted to this parameter's type; ``ValueError`` naming it."""
-        name = self.name
         if value is None:
             if self.optional:
                 return None
-            raise ValueError(f"{name} is required (got None)")
-        kind = self.kind
-        if kind == "bool":
-            if isinstance(value, (bool, np.bool_)):
-                return bool(value)
-            if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
-                return _BOOL_WORDS[value.strip().lower()]
-            if isinstance(value, (int, np.integer)) and value in (0, 1):
-                return bool(value)
-            raise ValueError(f"{name} must be a bool; got {value!r}")
-        if kind == "int":
-            out = _to_int(name, value)
-            self._check_range(out)
-            return out
-        if kind == "float":
-            out = _to_float(name, value)
-            self._check_range(out)
-            return out
-        if kind == "floats":
-            if isinstance(value, str):
-                parts = [p for p in re.split(r"[,\s]+", value.strip("()[] ")) if p]
-            else:
-                try:
-                    parts = list(value)
-                except TypeError:
-                    raise ValueError(f"{name} must be a list of numbers; got {value!r}") from None
-            out_list = tuple(_to_float(name, p) for p in parts)
-            if not out_list:
-                raise ValueError(f"{name} must contain at least one number")
-            for v in out_list:
-                self._check_range(v)
-            return out_list
-        if kind == "str":
-            if not isinstance(value, str):
-                raise ValueError(f"{name} must be a string; got {value!r}")
-            return value
-        if kind == "path":
-            if not isinstance(value, (str, pathlib.PurePath)) or str(value) == "":
-                raise ValueError(f"{name} must be a file path; got {value!r}")
-            return pathlib.Path(value)
-        if kind == "color":
-            if isinstance(value, Color):
-                return value
-            if isinstance(value, str):
-                return Color.parse(value)
-            try:
-                return Color(*(int(v) for v in value))
-            except (TypeError, ValueError):
-                raise ValueError(f"{name} must be a colour (#rrggbb or r,g,b); got {value!r}") from None
-        if kind == "choice":
-            if self.enum_type is not None:
-                if isinstance(value, self.enum_type):
-                    return value
-                for member in self.enum_type:
-                    if value == member.value or value == member.name:
-                        return member
-            else:
-                for choice in self.choices:
-                    if value == choice or (isinstance(value, str) and str(choice) == value):
-                        return choice
-            allowed = ", ".join(str(_plain(c)) for c in self.choices)
-            raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
-        raise AssertionError(f"unknown kind {kind}")
+            raise ValueError(f"{self.name} is required (got None)")
+        return KINDS[self.kind].coerce(self, value)
 
-    def _check_range(self, value: float) -> None:
-        if self.lo is not None and value < self.lo:
-            raise ValueError(f"{self.name} must be >= {self.lo}; got {value!r}")
-        if self.hi is not None and value > self.hi:
-            raise ValueError(f"{self.name} must be <= {self.hi}; got {value!r}")
-
-
-_BOOL_WORDS = {"true": True, "1": True, "yes": True, "on": True,
-               "false": False, "0": False, "no": False, "off": False}
-
-
-def _to_int(name: str, value: Any) -> int:
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be an int; got {value!r}")
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"{name} must be an int; got {value!r}")
-
-
-def _to_float(name: str, value: Any) -> float:
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be a number; got {value!r}")
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number; got {value!r}") from None
-    if not np.isfinite(out):
-        raise ValueError(f"{name} must be finite; got {value!r}")
-    return out
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-friendly form of a default or choice."""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, pathlib.PurePath):
-        return str(value)
-    if isinstance(value, Color):
-        return value.hex()
-    if isinstance(value, tuple):
-        return list(value)
-    return value
+    def plain(self, value: Any) -> Any:
+        """``value`` (already coerced) as a plain JSON value."""
+        return None if value is None else KINDS[self.kind].plain(value)
 
 
 @dataclass(frozen=True)
@@ -259,6 +145,7 @@ class OperationSpec:
     long_running: bool
     summary: str
     doc: str
+    editor: Editor = field(default=DEFAULT_EDITOR, compare=False)
 
     @property
     def family(self) -> str:
@@ -306,6 +193,29 @@ class OperationSpec:
                 out[p.name] = p.default
         return out
 
+    def plain(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Validated parameters as plain JSON values (recipes, scripts, remembered values)."""
+        return {name: self.param(name).plain(value) for name, value in params.items()}
+
+    def preview_mode(self, given: Iterable[str] = ()) -> str:
+        """How the editor previews this op while its form is open, with the layer inputs named
+        in ``given`` set: ``"apply"`` (no preview), ``"region"`` (the visible region of the
+        layer), ``"whole"`` (the whole layer, downscaled to a pixel budget) or ``"exact"`` (the
+        whole layer at full resolution: geometry ops and ops placing things by pixel position).
+        """
+        editor = self.editor
+        if editor.preview == "apply" or not self.inputs or self.inputs[0].many:
+            return "apply"
+        given = set(given)
+        if any(i.seeds and i.name in given for i in self.inputs):
+            return "whole"
+        if (editor.geometry or editor.position is not None
+                or any(i.kind == LayerKind.POINTS for i in self.inputs)):
+            return "exact"
+        if editor.preview == "auto":
+            return "region" if self.output.kind in ("image", "labels") else "whole"
+        return editor.preview
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -321,46 +231,52 @@ class OperationSpec:
 
 # -- building specs ---------------------------------------------------------------------------
 
-def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
-    origin = get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in get_args(tp) if a is not type(None)]
-        if len(args) == 1 and len(get_args(tp)) == 2:
-            return args[0], True
-    return tp, False
+def _peel(tp: Any) -> tuple[Any, bool, list[Any]]:
+    """``tp`` without ``Annotated`` and ``| None`` layers: (base, optional, metadata)."""
+    metadata: list[Any] = []
+    optional = False
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            metadata.extend(tp.__metadata__)
+            tp = get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in get_args(tp) if a is not type(None)]
+            if len(args) != 1 or len(get_args(tp)) != 2:
+                return tp, optional, metadata
+            tp, optional = args[0], True
+        else:
+            return tp, optional, metadata
 
 
-def _layer_kind(tp: Any) -> LayerKind | None:
-    if get_origin(tp) is Annotated:
-        for meta in tp.__metadata__:
-            if isinstance(meta, LayerType):
-                return meta.kind
-    return None
+def _layer_kind(metadata: list[Any]) -> LayerKind | None:
+    return next((m.kind for m in metadata if isinstance(m, LayerType)), None)
 
 
 def _param_doc_map(doc: str) -> dict[str, str]:
-    """Parse the ``Parameters`` section of a numpy docstring into name → description."""
+    """Parse the ``Parameters`` section of a numpy docstring into name → description; a line
+    ``x, y : int`` documents both names."""
     lines = inspect.cleandoc(doc or "").splitlines()
     out: dict[str, str] = {}
     in_params = False
-    current: str | None = None
+    current: list[str] = []
     for i, line in enumerate(lines):
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
         if line.strip() == "Parameters" and set(nxt.strip()) == {"-"}:
             in_params = True
-            current = None
+            current = []
             continue
         if in_params and nxt and set(nxt.strip()) == {"-"} and line.strip() and line == line.lstrip():
             break  # next section header
         if not in_params or set(line.strip()) == {"-"}:
             continue
         if line and line == line.lstrip():
-            current = line.split(":", 1)[0].strip()
-            for name in (n.strip() for n in current.split(",")):
+            current = [n.strip() for n in line.split(":", 1)[0].split(",") if n.strip()]
+            for name in current:
                 out.setdefault(name, "")
-            current = current.split(",")[0].strip()
-        elif current is not None and line.strip():
-            out[current] = (out[current] + " " + line.strip()).strip()
+        elif line.strip():
+            for name in current:
+                out[name] = (out[name] + " " + line.strip()).strip()
     return out
 
 
@@ -369,7 +285,7 @@ def _output_spec(tp: Any, op_id: str) -> OutputSpec:
         raise TypeError(f"operation {op_id}: missing return annotation")
     if tp is None or tp is type(None):
         return OutputSpec("none")
-    kind = _layer_kind(tp)
+    kind = _layer_kind(_peel(tp)[2])
     if kind is not None:
         return OutputSpec(kind.value)
     if isinstance(tp, type) and (issubclass(tp, RESULT_TYPES) or hasattr(tp, "to_json")):
@@ -378,47 +294,54 @@ def _output_spec(tp: Any, op_id: str) -> OutputSpec:
 
 
 def _param_spec(op_id: str, name: str, tp: Any, default: Any, doc: str) -> ParamSpec:
-    base, optional = _unwrap_optional(tp)
+    base, optional, metadata = _peel(tp)
     lo = hi = step = None
-    if get_origin(base) is Annotated:
-        for meta in base.__metadata__:
-            if isinstance(meta, Range):
-                lo, hi, step = meta.lo, meta.hi, meta.step
-        base = get_args(base)[0]
-    choices: tuple[Any, ...] = ()
-    enum_type = None
-    if base is bool:
-        kind = "bool"
-    elif base is int:
-        kind = "int"
-    elif base is float:
-        kind = "float"
-    elif base is str:
-        kind = "str"
-    elif base is pathlib.Path:
-        kind = "path"
-    elif base is Color:
-        kind = "color"
-    elif get_origin(base) is Literal:
-        kind, choices = "choice", tuple(get_args(base))
-    elif isinstance(base, type) and issubclass(base, enum.Enum):
-        kind, choices, enum_type = "choice", tuple(base), base
-    elif get_origin(base) is tuple and get_args(base)[-1] is Ellipsis and get_args(base)[0] in (
-        float,
-        int,
-    ):
-        kind = "floats"
-    else:
+    for meta in metadata:
+        if isinstance(meta, Range):
+            lo, hi, step = meta.lo, meta.hi, meta.step
+    kind = kind_for(base)
+    if kind is None:
         raise TypeError(f"operation {op_id}: parameter {name} has unsupported type {tp!r}")
+    choices = kind.choices(base) if kind.choices is not None else ()
+    enum_type = base if isinstance(base, type) and issubclass(base, enum.Enum) else None
     if default is None and not optional:
         raise TypeError(f"operation {op_id}: parameter {name} defaults to None; annotate T | None")
-    spec = ParamSpec(name, kind, default, optional, lo, hi, step, choices, enum_type, doc)
+    spec = ParamSpec(name, kind.name, default, optional, lo, hi, step, choices, enum_type, doc)
     if default is not inspect.Parameter.empty and default is not None:
         try:
             spec.coerce(default)
         except ValueError as exc:
             raise TypeError(f"operation {op_id}: default of {name} is invalid: {exc}") from None
     return spec
+
+
+def _input_spec(op_id: str, name: str, kind: LayerKind, optional: bool, many: bool,
+                metadata: list[Any], doc: str, first: bool) -> InputSpec:
+    seeds = next((m for m in metadata if isinstance(m, Seeds)), None)
+    if any(isinstance(m, Whole) for m in metadata):
+        if first or seeds is not None:
+            raise TypeError(f"operation {op_id}: input {name} cannot be Whole")
+        aligned = False
+    else:
+        aligned = (first or seeds is not None or kind == LayerKind.LABELS
+                   or any(isinstance(m, Aligned) for m in metadata))
+    if seeds is not None and kind != LayerKind.LABELS:
+        raise TypeError(f"operation {op_id}: Seeds input {name} must be Labels")
+    return InputSpec(name, kind, optional, many, doc, aligned, seeds is not None,
+                     seeds.hint if seeds is not None else "")
+
+
+def _check_editor(op_id: str, editor: Editor, inputs: list[InputSpec],
+                  params: list[ParamSpec]) -> None:
+    names = {p.name: p for p in params}
+    for pname in editor.position or ():
+        if pname not in names or names[pname].kind not in ("int", "float"):
+            raise TypeError(f"operation {op_id}: position parameter {pname!r} must be an int "
+                            "or float parameter")
+    overlay = editor.view(HistogramOverlay)
+    for iname in overlay.inputs if overlay is not None else ():
+        if iname not in {i.name for i in inputs}:
+            raise TypeError(f"operation {op_id}: HistogramOverlay names no input {iname!r}")
 
 
 def build_spec(
@@ -428,6 +351,7 @@ def build_spec(
     title: str | None = None,
     menu: str = "Operations",
     long_running: bool | None = None,
+    editor: Editor | None = None,
 ) -> OperationSpec:
     """Derive an :class:`OperationSpec` from ``func``; ``TypeError`` for an unusable signature."""
     if not _ID_RE.match(op_id):
@@ -444,23 +368,23 @@ def build_spec(
         tp = hints.get(name, inspect.Parameter.empty)
         if tp is inspect.Parameter.empty:
             raise TypeError(f"operation {op_id}: parameter {name} has no type annotation")
+        base, optional, metadata = _peel(tp)
         if name == "progress":
-            base, _ = _unwrap_optional(tp)
             if base is not Progress:
                 raise TypeError(f"operation {op_id}: progress must be annotated Progress")
             takes_progress = True
             continue
-        base, optional = _unwrap_optional(tp)
         many = False
         if get_origin(base) is list and get_args(base):
-            inner = get_args(base)[0]
-            if _layer_kind(inner) is not None:
-                base, many = inner, True
-        kind = _layer_kind(base)
+            inner, _, inner_meta = _peel(get_args(base)[0])
+            if _layer_kind(inner_meta) is not None:
+                many, metadata = True, metadata + inner_meta
+        kind = _layer_kind(metadata)
         if kind is not None:
             if p.default is not inspect.Parameter.empty and p.default is not None:
                 raise TypeError(f"operation {op_id}: layer input {name} may only default to None")
-            inputs.append(InputSpec(name, kind, optional or p.default is None, many, docs.get(name, "")))
+            inputs.append(_input_spec(op_id, name, kind, optional or p.default is None, many,
+                                      metadata, docs.get(name, ""), first=not inputs))
             continue
         if p.kind is not p.KEYWORD_ONLY:
             raise TypeError(f"operation {op_id}: parameter {name} must be keyword-only")
@@ -470,6 +394,8 @@ def build_spec(
     summary = doc.splitlines()[0] if doc else ""
     if not summary:
         raise TypeError(f"operation {op_id}: a docstring with a summary line is required")
+    editor = editor if editor is not None else DEFAULT_EDITOR
+    _check_editor(op_id, editor, inputs, params)
     return OperationSpec(
         id=op_id,
         title=title or op_id.split(".", 1)[1].replace("_", " ").capitalize(),
@@ -481,6 +407,7 @@ def build_spec(
         long_running=takes_progress if long_running is None else long_running,
         summary=summary,
         doc=doc,
+        editor=editor,
     )
 
 
@@ -494,9 +421,11 @@ def operation(
     title: str | None = None,
     menu: str = "Operations",
     long_running: bool | None = None,
+    editor: Editor | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``func`` as the operation ``op_id``; return it unchanged.
 
+    ``editor`` declares its behaviour in the editor (:class:`~imgstudio.core.editor.Editor`).
     The spec is built lazily on first use of the registry (annotations may refer to names
     defined later in the module) but unknown types still fail loudly then.
     """
@@ -506,7 +435,8 @@ def operation(
             existing = _PENDING[op_id][0]
             if f"{existing.__module__}.{existing.__qualname__}" != f"{func.__module__}.{func.__qualname__}":
                 raise ValueError(f"operation id {op_id!r} is already registered")
-        _PENDING[op_id] = (func, {"title": title, "menu": menu, "long_running": long_running})
+        _PENDING[op_id] = (func, {"title": title, "menu": menu, "long_running": long_running,
+                                  "editor": editor})
         func.__imgstudio_op__ = op_id  # type: ignore[attr-defined]
         return func
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import numpy as np
 
@@ -42,6 +42,56 @@ Labels = Annotated[np.ndarray, LayerType(LayerKind.LABELS)]
 Points = Annotated[np.ndarray, LayerType(LayerKind.POINTS)]
 
 IMAGE_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
+
+
+class Region(NamedTuple):
+    """A rectangle of pixels: rows ``y0 .. y1 - 1`` and columns ``x0 .. x1 - 1``.
+
+    The one order used everywhere (numpy's: rows first, ends exclusive), so
+    ``image[region.slices]`` is its content. The canvas's visible part, a selection's bounding
+    box, a preview's area and the changed box of an undo record are all Regions.
+    """
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+
+    @classmethod
+    def from_xywh(cls, x: float, y: float, width: float, height: float) -> Region:
+        """The region of ``width`` × ``height`` pixels whose top-left pixel is ``(x, y)``."""
+        x0, y0 = int(x), int(y)
+        return cls(y0, y0 + int(height), x0, x0 + int(width))
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    def clip(self, shape: tuple[int, ...]) -> Region | None:
+        """This region cut to an image of ``shape`` ``(H, W, ...)``; None when nothing is left."""
+        h, w = shape[:2]
+        y0, y1 = max(0, int(self.y0)), min(h, int(self.y1))
+        x0, x1 = max(0, int(self.x0)), min(w, int(self.x1))
+        return Region(y0, y1, x0, x1) if y1 > y0 and x1 > x0 else None
+
+    def grow(self, margin: int, shape: tuple[int, ...]) -> Region:
+        """This region with ``margin`` pixels more on every side, within ``shape``."""
+        h, w = shape[:2]
+        return Region(max(0, self.y0 - margin), min(h, self.y1 + margin),
+                      max(0, self.x0 - margin), min(w, self.x1 + margin))
+
+    def within(self, outer: Region) -> Region:
+        """This region in the coordinates of the crop ``outer`` (which contains it)."""
+        return Region(self.y0 - outer.y0, self.y1 - outer.y0,
+                      self.x0 - outer.x0, self.x1 - outer.x0)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ saving and "is it modified?" are tested headless.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -14,10 +15,26 @@ import numpy as np
 from imgstudio.core.document import Document, ImageLayer, LabelsLayer, Layer, PointsLayer
 from imgstudio.core.events import Signal
 from imgstudio.core.history import AddLayer, History
-from imgstudio.core.io import load_image, save_image
+from imgstudio.core.invoke import write_layer_file
+from imgstudio.core.io import load_image
 from imgstudio.core.project import PROJECT_EXTENSION, load_project, save_project
+from imgstudio.core.recipe import Recipe, RecipeError, RecordedStep, recorded_from_recipe
+from imgstudio.core.types import LayerKind
+
+log = logging.getLogger(__name__)
 
 DEFAULT_UNDO_BUDGET = 1 << 30
+
+
+def _recorded(recipe: Recipe) -> list[RecordedStep]:
+    """A reopened project's recipe as the steps its history continues from. A recipe that no
+    longer checks (an op from a plugin that is gone) is kept out rather than failing the open;
+    the layers are what matters."""
+    try:
+        return recorded_from_recipe(recipe, recipe.layer_ids)
+    except RecipeError as exc:
+        log.warning("the project's recipe is not kept: %s", exc)
+        return []
 
 
 class Workspace:
@@ -81,6 +98,7 @@ class Workspace:
             ws = cls(project.document, **kwargs)
             ws.view = project.view
             ws.path = path
+            ws.history.base_steps = _recorded(project.recipe)
             return ws
         image = load_image(path)
         name = os.path.splitext(os.path.basename(path))[0]
@@ -170,14 +188,9 @@ class Workspace:
     @staticmethod
     def export_layer(layer: Layer, path: str | os.PathLike[str]) -> None:
         """Write one raster layer to an image file (labels as 8/16-bit PNG or TIFF)."""
-        data = layer.data
-        if not isinstance(data, np.ndarray) or data.ndim < 2:
+        if layer.kind not in (LayerKind.IMAGE, LayerKind.LABELS):
             raise ValueError(f"layer {layer.name!r} is not a raster layer and cannot be exported")
-        if isinstance(layer, LabelsLayer):
-            if data.min(initial=0) < 0 or data.max(initial=0) > 65535:
-                raise ValueError("labels outside 0..65535 cannot be exported as an image")
-            data = data.astype(np.uint8 if data.max(initial=0) < 256 else np.uint16)
-        save_image(path, data)
+        write_layer_file(layer.kind, layer.data, os.fspath(path))
 
     def close(self) -> None:
         self.history.close()

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgstudio.core.apply import plain_params
+from imgstudio.core.kinds import plain
 from imgstudio.core.spec import ParamSpec
 from imgstudio.core.types import Color
 
@@ -214,7 +214,7 @@ class _ChoiceField(Field):
     def build(self) -> None:
         self.combo = QComboBox()
         for choice in self.p.choices:
-            self.combo.addItem(str(plain_params({"c": choice})["c"]))
+            self.combo.addItem(str(plain(choice)))
         self.combo.currentIndexChanged.connect(lambda _i: self.notify())
         self.row.addWidget(self.combo, 1)
         self.parts["editor"] = self.combo

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgstudio.core.apply import plain_params
+from imgstudio.core.kinds import plain
 from imgstudio.core.document import Document, Layer
 from imgstudio.core.spec import InputSpec, OperationSpec
 from imgstudio.core.types import LayerKind
@@ -308,5 +308,5 @@ def remember_values(settings: QSettings, spec: OperationSpec, values: dict[str, 
             checked = spec.param(name).coerce(value)
         except (KeyError, ValueError):
             continue
-        settings.setValue(f"ops/{spec.id}/{name}", json.dumps(plain_params({name: checked})[name]))
+        settings.setValue(f"ops/{spec.id}/{name}", json.dumps(plain(checked)))
     settings.sync()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from imgstudio.core.io import load_image, save_image
-from imgstudio.core.recipe import RecipeStep, save_recipe
+from imgstudio.core.recipe import Recipe, RecipeStep, save_recipe
 
 
 def imgstudio(*args: str, cwd=None) -> subprocess.CompletedProcess:
@@ -100,7 +100,7 @@ def test_ops_plain_listing_shows_summary_lines():
 
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["batch", "--help"],
-                                  ["ops", "--help"]])
+                                  ["ops", "--help"], ["script", "--help"]])
 def test_help_everywhere(args):
     proc = imgstudio(*args)
     assert proc.returncode == 0 and "usage" in proc.stdout.lower()
@@ -113,8 +113,9 @@ def test_batch_replays_a_recipe_and_skips_a_bad_file(tmp_path, astronaut_small):
         save_image(src / f"img{i}.png", np.roll(astronaut_small, i, axis=1))
     (src / "zbroken.png").write_bytes(b"not a png at all")
     recipe = tmp_path / "r.json"
-    save_recipe(recipe, [RecipeStep("basic.invert"), RecipeStep("basic.flip",
-                                                                  {"axis": "vertical"})])
+    save_recipe(recipe, Recipe(("photo",), (
+        RecipeStep("basic.invert", {}, {"image": "photo"}, "photo"),
+        RecipeStep("basic.flip", {"axis": "vertical"}, {"image": "photo"}, "Flipped"))))
     out = tmp_path / "out"
     proc = imgstudio("batch", str(recipe), str(src), str(out), "--workers", "2")
     assert proc.returncode == 1
@@ -122,6 +123,26 @@ def test_batch_replays_a_recipe_and_skips_a_bad_file(tmp_path, astronaut_small):
     for i in range(3):
         expected = np.flipud(255 - np.roll(astronaut_small, i, axis=1))
         assert np.array_equal(load_image(out / f"img{i}.png"), expected)
+
+
+def test_batch_still_reads_version_1_recipes(tmp_path, astronaut_small):
+    src = tmp_path / "in"
+    src.mkdir()
+    save_image(src / "a.png", astronaut_small)
+    recipe = tmp_path / "v1.json"
+    recipe.write_text(json.dumps({"format": "imgstudio-recipe", "version": 1, "steps": [
+        {"op": "basic.invert", "params": {}, "inputs": {}, "output": "replace"},
+        {"op": "basic.color_mask", "params": {}, "inputs": {}, "output": "new_layer"}]}))
+    proc = imgstudio("batch", str(recipe), str(src), str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    expected = np.asarray(api_run("basic.color_mask", 255 - astronaut_small), np.uint8)
+    assert np.array_equal(load_image(tmp_path / "out" / "a.png"), expected)
+
+
+def api_run(op_id, *args, **kwargs):
+    import imgstudio.api as api
+
+    return api.run(op_id, *args, **kwargs)
 
 
 def test_batch_with_a_bad_recipe_exits_2(tmp_path):

@@ -10,6 +10,7 @@ from imgstudio.core.apply import apply_operation, commit, prepare_operation
 from imgstudio.core.document import Document, ImageLayer, PointsLayer
 from imgstudio.core.history import History
 from imgstudio.core.progress import Cancelled, Progress
+from imgstudio.core.types import Region
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def test_image_op_replaces_pixels_in_one_undoable_step(doc_and_history, astronau
     doc, history = doc_and_history
     apply_operation(doc, history, "basic.gamma", {"gamma": 2.0})
     assert np.array_equal(doc[0].data, api.run("basic.gamma", astronaut_small, gamma=2.0))
-    assert len(history.steps) == 1 and history.recipe()[0].params == {"gamma": 2.0}
+    assert len(history.steps) == 1 and history.recipe().steps[0].params == {"gamma": 2.0}
     history.undo()
     assert np.array_equal(doc[0].data, astronaut_small)
 
@@ -67,7 +68,7 @@ def test_extra_layer_inputs_are_recorded_by_name(doc_and_history, astronaut_smal
     pts = doc.append(PointsLayer([[0, 0], [20, 0], [0, 20]], "pts"))
     doc.active = doc[0]
     apply_operation(doc, history, "basic.affine", inputs={"src": pts, "dst": pts})
-    assert history.recipe()[0].inputs == {"src": "pts", "dst": "pts"}
+    assert history.recipe().steps[0].inputs == {"image": "photo", "src": "pts", "dst": "pts"}
 
 
 def test_wrong_layer_kind_is_named(doc_and_history):
@@ -82,7 +83,7 @@ def test_region_with_mask_changes_only_selected_pixels(doc_and_history, astronau
     mask = np.zeros(astronaut_small.shape[:2], bool)
     mask[10:20, 5:30] = True
     mask[12, 5] = False
-    apply_operation(doc, history, "basic.invert", region=(5, 10, 25, 10), region_mask=mask)
+    apply_operation(doc, history, "basic.invert", region=Region.from_xywh(5, 10, 25, 10), region_mask=mask)
     expected = astronaut_small.copy()
     expected[mask] = 255 - astronaut_small[mask]
     assert np.array_equal(doc[0].data, expected)
@@ -92,7 +93,7 @@ def test_region_with_mask_changes_only_selected_pixels(doc_and_history, astronau
 
 def test_region_labels_result_is_placed_back_at_the_region(doc_and_history, astronaut_small):
     doc, history = doc_and_history
-    apply_operation(doc, history, "basic.color_mask", region=(4, 6, 30, 20))
+    apply_operation(doc, history, "basic.color_mask", region=Region.from_xywh(4, 6, 30, 20))
     labels = doc.active.data
     assert labels.shape == astronaut_small.shape[:2]
     crop_mask = api.run("basic.color_mask", astronaut_small[6:26, 4:34])
@@ -104,7 +105,7 @@ def test_region_labels_result_is_placed_back_at_the_region(doc_and_history, astr
 def test_region_outside_the_layer_is_refused(doc_and_history):
     doc, history = doc_and_history
     with pytest.raises(ValueError, match="outside"):
-        apply_operation(doc, history, "basic.invert", region=(500, 500, 10, 10))
+        apply_operation(doc, history, "basic.invert", region=Region.from_xywh(500, 500, 10, 10))
     assert not history.steps
 
 

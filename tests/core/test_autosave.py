@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from imgstudio.core.autosave import recovery_files, snapshot, write_recovery
+from imgstudio.core.recipe import Recipe
 from imgstudio.core.document import Document, ImageLayer, LabelsLayer, PointsLayer
 from imgstudio.core.project import load_project
 
@@ -26,8 +27,8 @@ def test_snapshot_is_independent_and_complete():
 def test_recovery_files_are_projects_listed_newest_first(tmp_path, monkeypatch):
     monkeypatch.setenv("IMGSTUDIO_RECOVERY_DIR", str(tmp_path / "rec"))
     doc = Document([ImageLayer(np.arange(20, dtype=np.uint8).reshape(4, 5), "img")])
-    write_recovery(tmp_path / "rec" / "recovery-a.imgs", doc, [], "/x/photo.png")
-    write_recovery(tmp_path / "rec" / "recovery-b.imgs", doc, [], None)
+    write_recovery(tmp_path / "rec" / "recovery-a.imgs", doc, Recipe(), "/x/photo.png")
+    write_recovery(tmp_path / "rec" / "recovery-b.imgs", doc, Recipe(), None)
     import os
 
     os.utime(tmp_path / "rec" / "recovery-a.imgs", (1, 1))

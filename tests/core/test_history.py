@@ -27,7 +27,7 @@ from imgstudio.core.history import (
     SetLayerProperty,
     SetPixels,
 )
-from imgstudio.core.recipe import RecipeStep
+from imgstudio.core.recipe import LayerRef, RecordedStep
 
 
 def _image(shape, dtype, seed=0):
@@ -150,12 +150,12 @@ def test_set_pixels_without_changes_is_a_harmless_step(tmp_path):
     doc, layer, history = _doc(original)
     events = Recorder()
     layer.data_changed.connect(events)
-    command = SetPixels(layer, original.copy(), step=RecipeStep("noop"))
+    command = SetPixels(layer, original.copy(), step=_step(layer, "basic.invert"))
     history.execute(command)
     command.spill(str(tmp_path))
     history.undo()
     history.redo()
-    assert command.region is None and events.calls == [] and history.recipe() == [command.step]
+    assert command.region is None and events.calls == [] and history.recorded_steps() == [command.step]
     np.testing.assert_array_equal(layer.data, original)
 
 
@@ -490,16 +490,33 @@ def test_push_records_an_already_applied_command_without_redoing_it():
     assert layer.opacity == 1.0
 
 
+def _step(layer, op_id: str, params: dict | None = None) -> RecordedStep:
+    """A recorded in-place op call on ``layer``."""
+    return RecordedStep(op_id, params or {}, {"image": LayerRef(layer.id, layer.name)},
+                        layer.name, ((None, layer.id),))
+
+
 def test_recipe_lists_the_steps_up_to_the_index():
     doc, layer, history = _doc(np.zeros((8, 8), np.uint8))
-    blur = RecipeStep("filters.gaussian", {"sigma": 2.0})
-    invert = RecipeStep("color.invert")
+    blur = _step(layer, "enhance.gaussian", {"sigma": 2.0})
+    invert = _step(layer, "basic.invert")
     history.execute(SetPixels(layer, np.full((8, 8), 1, np.uint8), step=blur))
     history.execute(SetLayerProperty(layer, "opacity", 0.5))  # not an op: no recipe step
     history.execute(SetPixels(layer, np.full((8, 8), 2, np.uint8), step=invert))
-    assert history.recipe() == [blur, invert]
+    assert history.recorded_steps() == [blur, invert]
+    assert [s.op_id for s in history.recipe().steps] == ["enhance.gaussian", "basic.invert"]
     history.undo()
-    assert history.recipe() == [blur]
+    assert history.recorded_steps() == [blur]
+    assert history.recipe().sources == (layer.name,)
+
+
+def test_recipe_names_layers_as_they_are_called_now():
+    doc, layer, history = _doc(np.zeros((8, 8), np.uint8))
+    history.execute(SetPixels(layer, np.full((8, 8), 1, np.uint8), step=_step(layer, "basic.invert")))
+    layer.name = "renamed"
+    recipe = history.recipe()
+    assert recipe.sources == ("renamed",) and recipe.steps[0].output == "renamed"
+    assert recipe.layer_ids == {"renamed": layer.id}
 
 
 # -- budget ------------------------------------------------------------------------------------

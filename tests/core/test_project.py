@@ -18,7 +18,7 @@ from imgstudio.core.document import (
     ShapesLayer,
 )
 from imgstudio.core.project import ProjectError, load_project, save_project
-from imgstudio.core.recipe import RecipeStep
+from imgstudio.core.recipe import Recipe, RecipeStep
 
 
 @pytest.fixture
@@ -38,7 +38,10 @@ def document():
 
 def test_round_trip_keeps_every_layer_exactly(tmp_path, document):
     path = tmp_path / "p.imgs"
-    recipe = [RecipeStep("basic.invert"), RecipeStep("basic.gamma", {"gamma": 2.0})]
+    recipe = Recipe(("photo",), (
+        RecipeStep("basic.invert", {}, {"image": "photo"}, "photo"),
+        RecipeStep("basic.gamma", {"gamma": 2.0}, {"image": "photo"}, "photo")),
+        layer_ids={"photo": document[0].id})
     save_project(path, document, recipe, {"zoom": 2.0})
     project = load_project(path)
     again = project.document
@@ -50,7 +53,8 @@ def test_round_trip_keeps_every_layer_exactly(tmp_path, document):
         else:
             assert a.data.dtype == b.data.dtype and np.array_equal(a.data, b.data)
     assert again.active.id == document.active.id
-    assert project.recipe == recipe and project.view == {"zoom": 2.0}
+    assert project.recipe.to_json() == recipe.to_json() and project.view == {"zoom": 2.0}
+    assert project.recipe.layer_ids == {"photo": document[0].id}
 
 
 def test_project_holds_no_pickles(tmp_path, document):

@@ -47,7 +47,9 @@ def test_save_writes_a_project_and_reopens_identically(tmp_path, png):
     assert np.array_equal(again.document[0].data, ws.document[0].data)
     from imgstudio.core.project import load_project
 
-    assert [s.op_id for s in load_project(target).recipe] == ["basic.invert"]
+    assert [s.op_id for s in load_project(target).recipe.steps] == ["basic.invert"]
+    assert again.history.recipe().to_json() == ws.history.recipe().to_json()
+    assert again.history.recipe().layer_ids == ws.history.recipe().layer_ids
     ws.close()
     again.close()
 

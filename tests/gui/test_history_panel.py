@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from imgstudio.core.document import Document, ImageLayer
 from imgstudio.core.history import SetLayerProperty, SetPixels
-from imgstudio.core.recipe import RecipeStep, load_recipe
+from imgstudio.core.recipe import LayerRef, RecipeStep, RecordedStep, load_recipe
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.panels.history import HistoryPanel, format_value
 
@@ -21,14 +21,20 @@ def _gamma(image: np.ndarray, gamma: float) -> np.ndarray:
     return np.round(255 * (image / 255) ** (1 / gamma)).astype(np.uint8)
 
 
+def _step(layer, op_id, params=None):
+    """An op call recorded as replacing ``layer`` in place."""
+    return RecordedStep(op_id, params or {}, {"image": LayerRef(layer.id, layer.name)},
+                        layer.name, ((None, layer.id),))
+
+
 @pytest.fixture
 def edited(workspace):
     """Three steps: gamma 2.0, invert, hide; returns the pixel states after each."""
     layer = workspace.document[0]
     states = [layer.data.copy()]
     for label, step, new in [
-        ("Gamma", RecipeStep("basic.gamma", {"gamma": 2.0}), _gamma(layer.data, 2.0)),
-        ("Invert", RecipeStep("basic.invert"), None),
+        ("Gamma", _step(layer, "basic.gamma", {"gamma": 2.0}), _gamma(layer.data, 2.0)),
+        ("Invert", _step(layer, "basic.invert"), None),
     ]:
         new = 255 - layer.data if new is None else new
         workspace.history.execute(SetPixels(layer, new, label=label, step=step))
@@ -102,11 +108,13 @@ def test_a_new_edit_drops_the_redo_rows(panel, workspace, edited):
     assert panel.row_texts() == ["Original", "Gamma (gamma=2.0)", "Halve"]
 
 
-def test_save_recipe_round_trips(panel, edited, tmp_path):
+def test_save_recipe_round_trips(panel, workspace, edited, tmp_path):
     path = panel.save_recipe_to(tmp_path / "steps")
     assert path.endswith("steps.json")
-    assert load_recipe(path) == [RecipeStep("basic.gamma", {"gamma": 2.0}),
-                                 RecipeStep("basic.invert")]
+    name = workspace.document[0].name
+    assert load_recipe(path).steps == (
+        RecipeStep("basic.gamma", {"gamma": 2.0}, {"image": name}, name),
+        RecipeStep("basic.invert", {}, {"image": name}, name))
 
 
 def test_export_script_writes_a_compilable_script(panel, edited, tmp_path):
@@ -115,8 +123,9 @@ def test_export_script_writes_a_compilable_script(panel, edited, tmp_path):
     path = panel.export_script_to(tmp_path / "replay.py")
     text = Path(path).read_text(encoding="utf-8")
     compile(text, path, "exec")
-    assert "api.run('basic.gamma', image, gamma=2.0)" in text
-    assert "api.run('basic.invert', image)" in text
+    name = panel.workspace.document[0].name
+    assert f"layers.run('basic.gamma', {{'image': {name!r}}}, {name!r}, {{'gamma': 2.0}})" in text
+    assert f"layers.run('basic.invert', {{'image': {name!r}}}, {name!r}, {{}})" in text
     assert messages == [f"Exported script to {path}"]
 
 
@@ -125,13 +134,13 @@ def test_save_button_asks_for_a_path_and_writes(qtbot, panel, edited, tmp_path, 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
     with qtbot.waitSignal(panel.info):
         qtbot.mouseClick(panel.save_recipe_button, Qt.MouseButton.LeftButton)
-    assert len(load_recipe(target)) == 2
+    assert len(load_recipe(target).steps) == 2
 
 
 def test_export_failure_is_reported_not_raised(qtbot, panel, workspace, tmp_path, monkeypatch):
     layer = workspace.document[0]
     workspace.history.execute(SetPixels(layer, 255 - layer.data, label="Mystery",
-                                        step=RecipeStep("nowhere.mystery", {"k": 1})))
+                                        step=_step(layer, "nowhere.mystery", {"k": 1})))
     target = tmp_path / "out.py"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
     with qtbot.waitSignal(panel.error) as blocker:

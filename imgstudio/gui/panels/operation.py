@@ -35,9 +35,10 @@ from PySide6.QtWidgets import (
 )
 
 from imgstudio.core import registry
-from imgstudio.core.apply import Prepared, commit, compute, layer_input, prepare_operation
+from imgstudio.core.apply import Prepared, commit, compute, prepare_operation
 from imgstudio.core.document import Document, Layer
-from imgstudio.core.invoke import bind
+from imgstudio.core.invoke import bind, layer_input
+from imgstudio.core.types import Region
 from imgstudio.core.progress import Cancelled, Progress
 from imgstudio.core.spec import OperationSpec
 from imgstudio.core.workspace import Workspace
@@ -264,7 +265,7 @@ class OperationPanel(QWidget):
         selection = self.selection_source() if self.selection_source is not None else None
         if selection is None or layer is None or layer.shape is None:
             return None, None
-        return selection.bbox(), selection.mask(layer.shape)
+        return Region.from_xywh(*selection.bbox()), selection.mask(layer.shape)
 
     def cancel(self) -> None:
         """Cancel the running Apply job (cooperatively; a late result is dropped)."""

@@ -1,0 +1,154 @@
+"""What an operation declares about its behaviour in the editor.
+
+The GUI knows no operation by id: everything op-specific it does — how the preview is made,
+which inputs follow the view, where a parameter is placed on the canvas, the hint shown for
+seeds, the views beside the histogram, the wizard an op opens — it reads from the op's spec,
+and the op declares it here:
+
+- on a layer input, as ``Annotated`` metadata: :class:`Aligned` (pixel-aligned with the main
+  input, so cropped and downscaled with it; the default for labels inputs), :class:`Whole`
+  (never cropped: a reference image; the default for other image inputs) or :class:`Seeds`
+  (strokes the user paints: every pixel's result depends on seeds anywhere, so a preview with
+  seeds uses the whole layer; a hint says what to paint);
+- on the op, as ``@operation(..., editor=Editor(...))``: the preview policy and pixel budget,
+  whether it is a geometry op, the ``(x, y)`` parameters placed with the canvas's Place tool,
+  its views (:class:`HistogramMarker`, :class:`HistogramOverlay`, :class:`Spectrum`) and its
+  :class:`Wizard`.
+
+Functions declared here (markers, rings, spectra, wizard steps) belong to the op's module and
+are plain numpy code: the GUI calls them through the spec, never by importing ``imgstudio.ops``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+PreviewMode = Literal["auto", "region", "whole", "apply"]
+PREVIEW_MODES = ("auto", "region", "whole", "apply")
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """``Annotated`` metadata: this layer input is pixel-aligned with the main input (a mask, a
+    second frame of the same scene); it is cropped with the view or the selection."""
+
+
+@dataclass(frozen=True)
+class Whole:
+    """``Annotated`` metadata: this layer input is always used whole (a reference image, a
+    template): never cropped with the view or the selection."""
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """``Annotated`` metadata: seeds, markers or a mask the user paints with the brush.
+
+    A result depends on seeds anywhere in the image, so while such an input is set the preview
+    runs on the whole layer, downscaled to the op's ``preview_pixels`` (seeds by block maximum,
+    so thin strokes survive). ``hint`` is shown when the op is chosen (for an optional input,
+    once a layer is picked for it).
+    """
+
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class HistogramMarker:
+    """A vertical marker on the histogram: ``value(image, params)`` returns the position in
+    the grey image's intensity units, or None for no marker. ``params`` are the form's raw
+    values (not yet validated)."""
+
+    value: Callable[[Any, Mapping[str, Any]], float | None]
+
+
+@dataclass(frozen=True)
+class HistogramOverlay:
+    """Histograms of the layers picked for ``inputs`` drawn over the main layer's; after a
+    preview or Apply also the result's and (after Apply) the source's as it was."""
+
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """A view of the main layer's spectrum beside the histogram.
+
+    ``compute(image)`` returns the 2-D array to show (zero frequency at the centre);
+    ``rings(params, shape)`` returns ``(solid, dashed)`` circle radii drawn over it, in the
+    shown array's pixels, for the form's current parameters.
+    """
+
+    compute: Callable[[Any], Any]
+    rings: Callable[[Mapping[str, Any], tuple[int, int]], tuple[list[float], list[float]]]
+
+
+View = HistogramMarker | HistogramOverlay | Spectrum
+
+
+@dataclass(frozen=True)
+class Wizard:
+    """A multi-step dialog the op opens from the Tools menu (``title``).
+
+    ``name`` picks the dialog class in the GUI; ``ops`` maps the roles the dialog knows
+    ("detect", "index") to the op ids it runs through :func:`imgstudio.api.run`, so op ids stay
+    in the ops' own modules; ``functions`` are plain helpers it runs in workers; ``data`` holds
+    constants it needs (file names).
+    """
+
+    name: str
+    title: str
+    ops: Mapping[str, str] = field(default_factory=dict)
+    functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    tip: str = ""
+
+
+@dataclass(frozen=True)
+class Editor:
+    """An op's editor behaviour (all optional; the defaults suit a per-pixel filter).
+
+    Parameters
+    ----------
+    preview : {"auto", "region", "whole", "apply"}
+        ``region``: the op runs on the visible part of the layer (plus a margin) while the
+        user tunes it; ``whole``: on the whole layer, downscaled to ``preview_pixels`` (for
+        results that depend on the whole image: global statistics, detections); ``apply``:
+        no preview, Apply only. ``auto`` picks ``region`` for ops mapping a layer to an
+        image/labels of its size, ``whole`` otherwise, ``apply`` for ops without a layer input
+        or on a list of layers.
+    preview_pixels : int, optional
+        Pixel budget of a whole-layer preview (default: the editor's, about 2 MP).
+    geometry : bool
+        Pixels move (crop, rotate, warp): a crop of the input is not a crop of the output, and
+        the preview is never downscaled (size parameters are full-resolution pixels).
+    position : (str, str), optional
+        The ``(x, y)`` parameters set by dragging with the canvas's Place tool.
+    views : tuple
+        :class:`HistogramMarker`, :class:`HistogramOverlay`, :class:`Spectrum` instances.
+    wizard : Wizard, optional
+    """
+
+    preview: PreviewMode = "auto"
+    preview_pixels: int | None = None
+    geometry: bool = False
+    position: tuple[str, str] | None = None
+    views: tuple[View, ...] = ()
+    wizard: Wizard | None = None
+
+    def __post_init__(self) -> None:
+        if self.preview not in PREVIEW_MODES:
+            raise ValueError(f"preview must be one of {', '.join(PREVIEW_MODES)}; "
+                             f"got {self.preview!r}")
+        if self.preview_pixels is not None and self.preview_pixels < 1:
+            raise ValueError(f"preview_pixels must be >= 1; got {self.preview_pixels!r}")
+        if self.position is not None and len(self.position) != 2:
+            raise ValueError(f"position must name two parameters (x, y); got {self.position!r}")
+
+    def view(self, kind: type) -> Any:
+        """The declared view of type ``kind``, or None."""
+        return next((v for v in self.views if isinstance(v, kind)), None)
+
+
+DEFAULT_EDITOR = Editor()
