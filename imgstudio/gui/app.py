@@ -51,11 +51,11 @@ def main(files: list[str], screenshot: str | None = None, opening: Future | None
     errors: list[str] = []
     if first is not None:
         try:
-            window.show_workspace(first.result(), files[0])
+            window.files.show_workspace(first.result(), files[0])
         except (OSError, ValueError) as exc:
             errors.append(str(exc))
             window.message_bar.show_error(str(exc))
-    errors += window.open_files(files[1:], import_all=True)
+    errors += window.files.open_files(files[1:], import_all=True)
     window.show()
     if screenshot is None:
         return app.exec()

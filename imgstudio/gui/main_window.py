@@ -9,6 +9,8 @@ from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -27,7 +29,7 @@ from imgstudio.core.workspace import Workspace
 from imgstudio.gui.autosave import Autosave
 from imgstudio.gui.canvas.view import CanvasView
 from imgstudio.gui.command_palette import CommandPalette
-from imgstudio.gui.file_actions import FileActions
+from imgstudio.gui.file_controller import FileController
 from imgstudio.gui.menus import add_operation_menus
 from imgstudio.gui.message_bar import MessageBar
 from imgstudio.gui.panels.history import HistoryPanel
@@ -37,23 +39,11 @@ from imgstudio.gui.panels.metric_plot import install as install_metric_plots
 from imgstudio.gui.panels.operation import OperationPanel
 from imgstudio.gui.panels.results import ResultsPanel, region_selection
 from imgstudio.gui.seeds import SeedHints, points_to_markers
+from imgstudio.gui.tools import TOOL_CLASSES
 from imgstudio.gui.workers import JobManager
 
-TOOLS = [  # (name, label, shortcut)
-    ("pan", "Pan", "H"),
-    ("brush", "Brush", "B"),
-    ("eraser", "Eraser", "E"),
-    ("points", "Points", "P"),
-    ("rect", "Rectangle ROI", "R"),
-    ("polygon", "Polygon ROI", "G"),
-    ("picker", "Colour picker", "I"),
-    ("place", "Place", "M"),
-]
 
-
-
-
-class MainWindow(FileActions, QMainWindow):
+class MainWindow(QMainWindow):
     """The editor window over one :class:`Workspace` at a time."""
 
     def __init__(self, workspace: Workspace | None = None, settings: QSettings | None = None):
@@ -62,11 +52,14 @@ class MainWindow(FileActions, QMainWindow):
         self.jobs = JobManager(self)
         self.canvas: CanvasView | None = None
         self.workspace: Workspace | None = None
-        #: Asked when there are unsaved changes; returns "save", "discard" or "cancel".
-        self.ask_unsaved: Callable[[], str] = self._ask_unsaved_dialog
         self.setAcceptDrops(True)
 
         self.message_bar = MessageBar(self)
+        #: Open, save, recent files, drag and drop, unsaved prompt, crash recovery.
+        self.files = FileController(self, self.settings, lambda: self.workspace, self.bind)
+        self.files.error.connect(self.message_bar.show_error)
+        self.files.info.connect(self.message_bar.show_info)
+        self.files.warning.connect(self.message_bar.show_warning)
         self._central = QWidget(self)
         layout = QVBoxLayout(self._central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -102,7 +95,7 @@ class MainWindow(FileActions, QMainWindow):
         self.autosave = Autosave(self)
         self.bind(workspace or Workspace())
         self._restore_state()
-        self._offer_recovery()
+        self.files.offer_recovery()
 
     # -- assembly -----------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -135,16 +128,19 @@ class MainWindow(FileActions, QMainWindow):
 
     def _build_actions(self) -> None:
         a = self._action
-        self.act_open = a("&Open…", self.open_dialog, QKeySequence.Open, "Open an image or project", "File")
-        self.act_save = a("&Save", self.save, QKeySequence.Save, "Save the project", "File")
-        self.act_save_as = a("Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"),
+        files = self.files
+        self.act_open = a("&Open…", files.open_dialog, QKeySequence.Open,
+                          "Open an image or project", "File")
+        self.act_save = a("&Save", files.save, QKeySequence.Save, "Save the project", "File")
+        self.act_save_as = a("Save &As…", files.save_as, QKeySequence("Ctrl+Shift+S"),
                              "Save the project under a new name", "File")
-        self.act_import = a("&Import as Layer…", self.import_dialog, QKeySequence("Ctrl+Shift+I"),
+        self.act_import = a("&Import as Layer…", files.import_dialog, QKeySequence("Ctrl+Shift+I"),
                             "Add an image file as a new layer", "File")
-        self.act_export = a("&Export Layer…", self.export_dialog, QKeySequence("Ctrl+E"),
+        self.act_export = a("&Export Layer…", files.export_dialog, QKeySequence("Ctrl+E"),
                             "Write the active layer to an image file", "File")
-        self.act_open_recovered = a("Open Recovered &Document", lambda: self._try(
-            self.open_recovered), None, "Reopen work kept after an unexpected stop", "File")
+        self.act_open_recovered = a("Open Recovered &Document", files.open_recovered, None,
+                                    "Reopen work kept after an unexpected stop", "File")
+        files.recovery_available.connect(self.act_open_recovered.setEnabled)
         self.act_quit = a("&Quit", self.close, QKeySequence.Quit, "", "File")
         self.act_undo = a("&Undo", self.undo, QKeySequence.Undo, "", "Edit")
         self.act_redo = a("&Redo", self.redo, [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")],
@@ -176,8 +172,10 @@ class MainWindow(FileActions, QMainWindow):
                                     None, "Number the connected components 1, 2, 3…", "Layer")
         self.tool_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
-        for name, label, key in TOOLS:
-            act = a(label, lambda n=name: self.set_tool(n), QKeySequence(key), f"{label} tool", "Tools")
+        for name, cls in TOOL_CLASSES.items():  # the dict's order is the menu's and toolbar's
+            act = a(cls.title, lambda n=name: self.set_tool(n), QKeySequence(cls.shortcut),
+                    f"{cls.title} tool", "Tools")
+            act.setToolTip(f"{cls.title} ({cls.shortcut})")
             act.setCheckable(True)
             group.addAction(act)
             self.tool_actions[name] = act
@@ -192,7 +190,7 @@ class MainWindow(FileActions, QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.act_open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent_menu.aboutToShow.connect(lambda: self.files.fill_recent_menu(self.recent_menu))
         file_menu.addSeparator()
         for act in (self.act_save, self.act_save_as, None, self.act_import, self.act_export, None,
                     self.act_open_recovered, None, self.act_quit):
@@ -390,8 +388,7 @@ class MainWindow(FileActions, QMainWindow):
         if getattr(self, "search_dialog", None) is None:
             self.search_dialog = SearchDialog(
                 self.jobs, lambda: active_image(self.workspace.document), self)
-            self.search_dialog.open_requested.connect(
-                lambda p: self._try(lambda: self.workspace.import_layer(p)))
+            self.search_dialog.open_requested.connect(self.files.import_path)
         self.search_dialog.show()
         self.search_dialog.raise_()
         return self.search_dialog
@@ -432,14 +429,29 @@ class MainWindow(FileActions, QMainWindow):
         self.workspace.new_points_layer()
         self.set_tool("points")
 
+    def _try(self, fn: Callable[[], object]) -> bool:
+        """Run a layer command; a bad input (OSError or ValueError) goes to the message bar."""
+        try:
+            fn()
+        except (OSError, ValueError) as exc:
+            self.message_bar.show_error(str(exc))
+            return False
+        return True
+
     def _on_job_added(self, job) -> None:
         self.job_progress.setValue(0)
         self.job_progress.show()
         job.signals.progress.connect(lambda f, m: self.job_progress.setValue(int(f * 100)))
 
-    # -- closing ------------------------------------------------------------------------------
+    # -- drag and drop and closing ------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self.files.drag_enter(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.files.drop(event)
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not getattr(self, "_force_close", False) and not self.maybe_save():
+        if not getattr(self, "_force_close", False) and not self.files.maybe_save():
             event.ignore()
             return
         self.jobs.cancel_all()

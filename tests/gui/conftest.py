@@ -48,7 +48,7 @@ def window(qtbot, settings):
     from imgstudio.gui.main_window import MainWindow
 
     win = MainWindow(settings=settings)
-    win.ask_unsaved = lambda: "discard"
+    win.files.ask_unsaved = lambda: "discard"
     qtbot.addWidget(win)
     win.resize(1100, 750)
     win.show()

@@ -15,7 +15,7 @@ from imgstudio.gui.main_window import MainWindow
 def _open(window, tmp_path, image):
     path = tmp_path / "photo.png"
     save_image(path, image)
-    window.open_files([str(path)])
+    window.files.open_files([str(path)])
 
 
 def test_an_edit_is_autosaved_and_a_discarding_close_removes_it(window, tmp_path,
@@ -50,18 +50,20 @@ def test_the_timer_writes_after_edits_settle(window, tmp_path, astronaut_small, 
 def test_a_left_over_file_is_offered_and_reopened_unsaved(qtbot, settings, tmp_path,
                                                           astronaut_small):
     crashed = MainWindow(settings=settings)
-    crashed.ask_unsaved = lambda: "discard"
+    crashed.files.ask_unsaved = lambda: "discard"
     qtbot.addWidget(crashed)
     _open(crashed, tmp_path, astronaut_small)
     apply_operation(crashed.workspace.document, crashed.workspace.history, "basic.invert")
     crashed.autosave.write_now().result()
     crashed.autosave._pool.shutdown(wait=True)  # simulate a crash: no clean close
     again = MainWindow(settings=settings)
-    again.ask_unsaved = lambda: "discard"
+    again.files.ask_unsaved = lambda: "discard"
     qtbot.addWidget(again)
     assert "Open Recovered" in again.message_bar.current_text()
-    assert again.open_recovered()
+    assert again.act_open_recovered.isEnabled()
+    assert again.files.open_recovered()
     assert np.array_equal(again.workspace.document[0].data, 255 - astronaut_small)
     assert again.workspace.modified and recovery_files() == []
+    assert not again.act_open_recovered.isEnabled()
     again.force_close()
     crashed.force_close()

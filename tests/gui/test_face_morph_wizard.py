@@ -322,7 +322,7 @@ def test_main_window_menu_opens_the_wizard(qtbot, tmp_path, faces):
     a, b = faces
     window = MainWindow(Workspace(Document([ImageLayer(a, "her"), ImageLayer(b, "him")])),
                         settings=settings)
-    window.ask_unsaved = lambda: "discard"
+    window.files.ask_unsaved = lambda: "discard"
     qtbot.addWidget(window)
     window.show()
     try:

@@ -9,12 +9,13 @@ import sys
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QToolBar
 
 import imgstudio.api as api
 from imgstudio.core.io import load_image, save_image
 from imgstudio.gui.main_window import MainWindow
+from imgstudio.gui.tools import TOOL_CLASSES
 
 
 @pytest.fixture
@@ -25,20 +26,20 @@ def png(tmp_path, astronaut_small):
 
 
 def test_open_file_shows_one_layer_and_title(window, png, astronaut_small):
-    assert window.open_files([str(png)]) == []
+    assert window.files.open_files([str(png)]) == []
     doc = window.workspace.document
     assert len(doc) == 1 and np.array_equal(doc[0].data, astronaut_small)
     assert "photo.png" in window.windowTitle()
 
 
 def test_open_missing_file_reports_in_the_message_bar(window, tmp_path):
-    errors = window.open_files([str(tmp_path / "nope.png")])
+    errors = window.files.open_files([str(tmp_path / "nope.png")])
     assert errors and "nope.png" in errors[0]
     assert "nope.png" in window.message_bar.current_text()
 
 
 def test_undo_redo_shortcuts_follow_the_history(window, png, qtbot, astronaut_small):
-    window.open_files([str(png)])
+    window.files.open_files([str(png)])
     from imgstudio.core.apply import apply_operation
 
     apply_operation(window.workspace.document, window.workspace.history, "basic.invert")
@@ -56,7 +57,7 @@ def test_every_operation_has_a_menu_action(window):
 
 def test_menu_action_opens_the_operation_form_and_apply_matches_api(window, png, qtbot,
                                                                       astronaut_small):
-    window.open_files([str(png)])
+    window.files.open_files([str(png)])
     window.op_actions["basic.flip"].trigger()
     panel = window.operation_panel
     assert panel.spec.id == "basic.flip"
@@ -67,7 +68,7 @@ def test_menu_action_opens_the_operation_form_and_apply_matches_api(window, png,
 
 
 def test_command_palette_filters_and_runs(window, png, qtbot):
-    window.open_files([str(png)])
+    window.files.open_files([str(png)])
     palette = window.show_palette()
     qtbot.keyClicks(palette.edit, "gamma")
     labels = palette.visible_labels()
@@ -77,7 +78,7 @@ def test_command_palette_filters_and_runs(window, png, qtbot):
 
 
 def test_dropping_a_file_imports_it_as_a_layer(window, png):
-    window.open_files([str(png)])
+    window.files.open_files([str(png)])
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(png))])
     enter = QDragEnterEvent(QPoint(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
@@ -89,33 +90,33 @@ def test_dropping_a_file_imports_it_as_a_layer(window, png):
 
 
 def test_save_as_project_and_reopen(window, png, tmp_path, monkeypatch):
-    window.open_files([str(png)])
+    window.files.open_files([str(png)])
     window.workspace.new_labels_layer()
     target = str(tmp_path / "work.imgs")
     monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getSaveFileName",
                         lambda *a, **k: (target, ""))
-    assert window.save_as()
+    assert window.files.save_as()
     assert not window.workspace.modified and "work.imgs" in window.windowTitle()
-    assert window.recent_files()[0] == os.path.abspath(target)
-    window.open_path(target)
+    assert window.files.recent_files()[0] == os.path.abspath(target)
+    window.files.open_path(target)
     assert [lay.kind.value for lay in window.workspace.document] == ["image", "labels"]
 
 
 def test_unsaved_changes_prompt_can_cancel_closing(window, png):
-    window.open_files([str(png)])
+    window.files.open_files([str(png)])
     window.workspace.new_labels_layer()
-    window.ask_unsaved = lambda: "cancel"
+    window.files.ask_unsaved = lambda: "cancel"
     assert not window.close()
     assert window.isVisible()
-    window.ask_unsaved = lambda: "discard"
+    window.files.ask_unsaved = lambda: "discard"
 
 
 def test_export_active_layer(window, png, tmp_path, monkeypatch, astronaut_small):
-    window.open_files([str(png)])
+    window.files.open_files([str(png)])
     target = str(tmp_path / "out.tif")
     monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getSaveFileName",
                         lambda *a, **k: (target, ""))
-    window.export_dialog()
+    window.files.export_dialog()
     assert np.array_equal(load_image(target), astronaut_small)
 
 
@@ -133,7 +134,7 @@ def test_window_state_is_remembered(qtbot, settings):
 
 
 def test_main_window_screenshot(window, png, qtbot, screenshot_dir):
-    window.open_files([str(png)])
+    window.files.open_files([str(png)])
     window.workspace.new_labels_layer()
     window.op_actions["basic.gamma"].trigger()
     qtbot.wait(200)
@@ -157,7 +158,7 @@ def test_screenshot_mode_starts_paints_saves_and_exits(tmp_path, png):
 def test_undo_during_a_brush_stroke_records_the_stroke_first(window, png, qtbot):
     from tests.gui.canvas_events import at, move, press
 
-    window.open_files([str(png)])
+    window.files.open_files([str(png)])
     labels = window.workspace.new_labels_layer()
     window.set_tool("brush")
     canvas = window.canvas
@@ -175,7 +176,7 @@ def test_apply_runs_inside_a_rectangle_roi_drawn_on_the_canvas(window, png, qtbo
                                                                 astronaut_small):
     from tests.gui.canvas_events import at, drag
 
-    window.open_files([str(png)])
+    window.files.open_files([str(png)])
     window.set_tool("rect")
     canvas = window.canvas
     qtbot.wait(50)
@@ -195,7 +196,7 @@ def test_apply_runs_inside_a_rectangle_roi_drawn_on_the_canvas(window, png, qtbo
 
 def test_a_failing_operation_shows_the_message_bar_and_changes_nothing(window, png, qtbot,
                                                                       astronaut_small):
-    window.open_files([str(png)])
+    window.files.open_files([str(png)])
     window.op_actions["basic.levels"].trigger()
     form = window.operation_panel.form
     form.set_values({"black": 200.0, "white": 100.0})
@@ -210,7 +211,7 @@ def test_a_failing_operation_shows_the_message_bar_and_changes_nothing(window, p
 def test_selection_becomes_a_labels_layer_for_grabcut(window, png, qtbot):
     from tests.gui.canvas_events import at, drag
 
-    window.open_files([str(png)])
+    window.files.open_files([str(png)])
     window.set_tool("rect")
     qtbot.wait(50)
     canvas = window.canvas
@@ -223,3 +224,31 @@ def test_selection_becomes_a_labels_layer_for_grabcut(window, png, qtbot):
     assert canvas.selection is None  # consumed: an op would otherwise run inside it
     window.act_mask_to_labels.trigger()
     assert window.workspace.document.active.data.max() == 1
+
+
+def test_every_tool_class_has_an_action_with_its_title_and_shortcut(window):
+    assert list(window.tool_actions) == list(TOOL_CLASSES)
+    for name, cls in TOOL_CLASSES.items():
+        act = window.tool_actions[name]
+        assert act.text() == cls.title
+        assert act.shortcut() == QKeySequence(cls.shortcut)
+        assert cls.title in act.toolTip() and act.isCheckable()
+
+
+def test_clicking_a_tool_button_in_the_toolbar_selects_that_tool(window, qtbot):
+    toolbar = window.findChild(QToolBar, "toolbar-tools")
+    for name in ("rect", "brush", "polygon", "pan"):
+        button = toolbar.widgetForAction(window.tool_actions[name])
+        qtbot.mouseClick(button, Qt.LeftButton)
+        assert window.canvas.tool == name
+        assert window.tool_actions[name].isChecked()
+
+
+def test_the_recent_menu_lists_an_opened_file_and_reopens_it(window, png):
+    window.files.open_files([str(png)])
+    window.workspace.new_labels_layer()
+    window.recent_menu.aboutToShow.emit()
+    entries = window.recent_menu.actions()
+    assert [a.text() for a in entries] == [os.path.abspath(png)] and entries[0].isEnabled()
+    entries[0].trigger()  # ask_unsaved -> "discard"
+    assert [lay.kind.value for lay in window.workspace.document] == ["image"]

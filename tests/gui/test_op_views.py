@@ -244,12 +244,12 @@ def test_main_window_wires_the_views_into_its_histogram_dock(qtbot, tmp_path, as
     from imgstudio.gui.main_window import MainWindow
 
     win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    win.ask_unsaved = lambda: "discard"
+    win.files.ask_unsaved = lambda: "discard"
     qtbot.addWidget(win)
     win.resize(1000, 700)
     win.show()
     save_image(tmp_path / "a.png", astronaut_small)
-    win.open_files([str(tmp_path / "a.png")])
+    win.files.open_files([str(tmp_path / "a.png")])
     qtbot.waitUntil(lambda: win.op_views is not None, timeout=5000)
     assert win.op_views.histogram is win.histogram_panel
     assert win.op_views.operation is win.operation_panel

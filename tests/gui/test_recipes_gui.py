@@ -24,7 +24,7 @@ TIMEOUT = 30000
 
 
 def _open_sample(window, qtbot) -> np.ndarray:
-    assert window.open_files([str(SAMPLE)]) == []
+    assert window.files.open_files([str(SAMPLE)]) == []
     qtbot.waitUntil(lambda: window.histogram_panel is not None, timeout=5000)
     return load_image(SAMPLE)
 

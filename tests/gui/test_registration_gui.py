@@ -53,7 +53,7 @@ def test_register_from_the_menu_matches_api_plots_the_metric_and_shows_the_matri
         window, pair, qtbot, tmp_path, monkeypatch, screenshot_dir):
     fixed, moving, truth = pair
     fixed_layer, moving_layer = ImageLayer(fixed, "fixed"), ImageLayer(moving, "moving")
-    window.show_workspace(Workspace(Document([fixed_layer, moving_layer])))
+    window.files.show_workspace(Workspace(Document([fixed_layer, moving_layer])))
     doc = window.workspace.document
     doc.active = moving_layer
 

@@ -84,7 +84,7 @@ def test_index_search_and_open_the_source_of_a_transformed_copy(window, folder, 
                                                                   screenshot_dir):
     source = folder / "coffee.png"
     query = _transformed(load_image(source))
-    window.show_workspace(Workspace(Document([ImageLayer(query, "derived")])))
+    window.files.show_workspace(Workspace(Document([ImageLayer(query, "derived")])))
     dialog = _open_dialog(window, qtbot)
     assert not dialog.index_button.isEnabled()  # no folder yet
     dialog.set_folder(folder)
@@ -145,7 +145,7 @@ def test_search_with_an_image_file_chosen_in_the_dialog(window, folder, qtbot, t
 
 
 def test_searching_a_folder_without_an_index_says_so(window, tmp_path, qtbot, astronaut_small):
-    window.show_workspace(Workspace(Document([ImageLayer(astronaut_small, "a")])))
+    window.files.show_workspace(Workspace(Document([ImageLayer(astronaut_small, "a")])))
     dialog = _open_dialog(window, qtbot)
     dialog.set_folder(tmp_path)
     with qtbot.waitSignal(dialog.failed, timeout=10000) as blocker:

@@ -75,7 +75,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 # -- window and gestures ------------------------------------------------------------------------
 def show_image(window, qtbot, image: np.ndarray, name: str) -> ImageLayer:
     layer = ImageLayer(image, name)
-    window.show_workspace(Workspace(Document([layer])))
+    window.files.show_workspace(Workspace(Document([layer])))
     qtbot.wait(50)
     window.canvas.fit()
     qtbot.wait(10)

@@ -22,7 +22,7 @@ def test_threshold_is_marked_on_the_histogram_and_follows_the_method(
     grey = api.run("basic.grayscale", astronaut_small)  # the grey image binary.threshold uses
     otsu, li = skimage.filters.threshold_otsu(grey), skimage.filters.threshold_li(grey)
     assert abs(otsu - li) > 1
-    window.show_workspace(Workspace(Document([ImageLayer(astronaut_small.copy(), "photo")])))
+    window.files.show_workspace(Workspace(Document([ImageLayer(astronaut_small.copy(), "photo")])))
     window.op_actions["binary.threshold"].trigger()  # before the histogram dock exists
     assert window.histogram_panel is None
     qtbot.waitUntil(lambda: markers_of(window) == [pytest.approx(otsu)], timeout=5000)
@@ -36,7 +36,7 @@ def test_threshold_is_marked_on_the_histogram_and_follows_the_method(
 def test_otsu_and_riddler_calvard_ops_are_marked_and_other_ops_clear_it(
         window, qtbot, astronaut_small):
     grey = api.run("basic.grayscale", astronaut_small)
-    window.show_workspace(Workspace(Document([ImageLayer(astronaut_small.copy(), "photo")])))
+    window.files.show_workspace(Workspace(Document([ImageLayer(astronaut_small.copy(), "photo")])))
     qtbot.waitUntil(lambda: window.histogram_panel is not None, timeout=5000)
     window.op_actions["segment.riddler_calvard"].trigger()
     assert markers_of(window) == [pytest.approx(skimage.filters.threshold_isodata(grey))]
@@ -50,7 +50,7 @@ def test_the_marker_follows_the_active_layer_and_skips_labels(window, qtbot, ast
     dark = (astronaut_small // 3).astype(np.uint8)
     document = Document([ImageLayer(astronaut_small.copy(), "photo"), ImageLayer(dark, "dark"),
                          LabelsLayer(np.zeros(dark.shape[:2], np.int32), "Seeds")])
-    window.show_workspace(Workspace(document))
+    window.files.show_workspace(Workspace(document))
     qtbot.waitUntil(lambda: window.histogram_panel is not None, timeout=5000)
     document.active = document[0]
     window.op_actions["segment.otsu"].trigger()

@@ -1,5 +1,6 @@
 """Canvas tools, one module each. ``TOOL_CLASSES`` maps the names ``CanvasView.set_tool``
-takes to the classes; each class carries ``title`` and ``shortcut`` for menus and toolbars."""
+takes to the classes; each class carries ``title`` and ``shortcut``, from which the main window
+builds its tool actions, in this dict's order (Tools menu and toolbar)."""
 
 from __future__ import annotations
 

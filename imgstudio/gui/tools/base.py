@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 class Tool:
     """Base class: every hook does nothing. ``name`` is what ``CanvasView.set_tool`` takes,
-    ``shortcut`` the key the main window binds to it."""
+    ``title`` the text of its menu and toolbar action, ``shortcut`` the key bound to it."""
 
     name = ""
     title = ""
