@@ -14,20 +14,13 @@ import numpy as np
 
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
-from imgstudio.core.types import Image, Labels, Range, check_image, dtype_max
+from imgstudio.core.types import Image, Labels, Range, check_image
+from imgstudio.ops._pixels import grey_unit, token
 
 Wavelet = Literal["haar", "db2", "db4", "db6", "db8", "sym4", "sym8", "coif1", "coif3",
                   "bior2.2", "bior4.4", "rbio2.2"]
 
 _SIGMA = Annotated[float, Range(0.3, 30.0, step=0.1)]
-
-
-def grey(image: np.ndarray) -> np.ndarray:
-    """The grey level of ``image`` as float64 in [0, 1] (BT.601 luma of RGB; alpha dropped)."""
-    x = image.astype(np.float64) / dtype_max(image.dtype)
-    if x.ndim == 3:
-        x = x[..., :3] @ np.array([0.299, 0.587, 0.114])
-    return x
 
 
 @operation("edges.canny", title="Canny", menu="Filters/Edges")
@@ -67,9 +60,9 @@ def canny(
     hi = 0.2 if high is None else high
     if lo > hi:
         raise ValueError(f"low must not exceed high ({hi}); got {lo}")
-    progress = progress or Progress()
+    progress = token(progress)
     progress(0.0, "Canny edges")
-    edges = feature.canny(grey(image), sigma=sigma, low_threshold=lo, high_threshold=hi)
+    edges = feature.canny(grey_unit(image), sigma=sigma, low_threshold=lo, high_threshold=hi)
     progress(1.0, "Canny edges")
     return edges.astype(np.int32)
 
@@ -125,9 +118,9 @@ def marr_hildreth(
         1 on edge pixels, 0 elsewhere.
     """
     image = check_image(image)
-    progress = progress or Progress()
+    progress = token(progress)
     progress(0.0, "Laplacian of Gaussian")
-    lap = _laplacian_of_gaussian(grey(image), sigma, progress.sub(0.0, 0.9))
+    lap = _laplacian_of_gaussian(grey_unit(image), sigma, progress.sub(0.0, 0.9))
     peak = float(np.abs(lap).max())
     edges = np.zeros(lap.shape, dtype=bool)
     if peak > 0:
@@ -183,9 +176,9 @@ def wavelet(
     if level > deepest:
         raise ValueError(f"level must be at most {deepest} for a {wavelet} decomposition of "
                          f"this image ({image.shape[1]}×{image.shape[0]}); got {level}")
-    progress = progress or Progress()
+    progress = token(progress)
     progress(0.0, "Wavelet edges")
-    x = grey(image)
+    x = grey_unit(image)
     coeffs = pywt.wavedec2(x, wavelet, mode="symmetric", level=level)
     coeffs[0] = np.zeros_like(coeffs[0])
     progress(0.5, "Wavelet edges")
@@ -225,9 +218,9 @@ def sobel(
     image = check_image(image)
     func = {"magnitude": filters.sobel, "horizontal": filters.sobel_h,
             "vertical": filters.sobel_v}[direction]
-    progress = progress or Progress()
+    progress = token(progress)
     progress(0.0, "Sobel")
-    out = func(grey(image)).astype(np.float32)
+    out = func(grey_unit(image)).astype(np.float32)
     progress(1.0, "Sobel")
     return out
 
@@ -258,8 +251,8 @@ def log(
         The Laplacian of Gaussian (signed).
     """
     image = check_image(image)
-    progress = progress or Progress()
+    progress = token(progress)
     progress(0.0, "Laplacian of Gaussian")
-    out = _laplacian_of_gaussian(grey(image), sigma, progress)
+    out = _laplacian_of_gaussian(grey_unit(image), sigma, progress)
     progress(1.0, "Laplacian of Gaussian")
     return out.astype(np.float32)

@@ -19,7 +19,7 @@ from imgstudio.core.types import (
     check_image,
     check_labels,
 )
-from imgstudio.ops.binary._common import as_labels, grey_float
+from imgstudio.ops._pixels import as_labels, grey_float, to_8bit_units, token
 
 
 def region_property_names() -> dict[str, str]:
@@ -96,6 +96,7 @@ def regions(
     import skimage.measure
 
     labels = check_labels(labels, "labels")
+    progress = token(progress)
     names = _parse_properties(properties)
     intensity = [p for p in names if _needs_intensity(region_property_names()[p])]
     if image is None and properties == DEFAULT_PROPERTIES:
@@ -138,8 +139,7 @@ def regions(
             table = skimage.measure.regionprops_table(part, image, properties=names)
         for key, values in table.items():
             columns.setdefault(key, []).extend(np.asarray(values).tolist())
-        if progress is not None:
-            progress((i + 1) / len(groups), "Measuring regions")
+        progress((i + 1) / len(groups), "Measuring regions")
     return Table(columns)
 
 
@@ -181,11 +181,10 @@ def change(
     """
     image = check_image(image)
     other = check_image(other, "other")
-    if threshold < 0:
-        raise ValueError(f"threshold must be >= 0; got {threshold}")
     if other.shape[:2] != image.shape[:2]:
         raise ValueError(f"other must have the image's size {image.shape[:2]}; got {other.shape[:2]}")
-    diff = np.abs(grey_float(image) - grey_float(other))
+    diff = np.abs(to_8bit_units(grey_float(image), image.dtype)
+                  - to_8bit_units(grey_float(other), other.dtype))
     mask = diff > threshold
     changed, total = int(np.count_nonzero(mask)), int(mask.size)
     table = Table({

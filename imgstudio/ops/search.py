@@ -19,6 +19,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import IMAGE_DTYPES, Image, Range, Table, check_image, dtype_max
+from imgstudio.ops._pixels import luma, token
 
 #: The index file that ``search.index`` writes inside the folder by default.
 INDEX_NAME = ".imgstudio-index.npz"
@@ -36,7 +37,7 @@ def _grey_u8(image: np.ndarray) -> np.ndarray:
 
     values = image.astype(np.float32)
     if values.ndim == 3:
-        values = values[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601
+        values = luma(values)
     if image.dtype in IMAGE_DTYPES:
         values = values * np.float32(255.0 / dtype_max(image.dtype))
     else:  # other data a file can hold (e.g. int16 CT): stretch its own range
@@ -167,7 +168,7 @@ def index(
     if not file.parent.is_dir():
         raise ValueError(f"output: folder {file.parent} does not exist")
     file = file.resolve()
-    progress = progress or Progress()
+    progress = token(progress)
 
     old: dict[str, tuple[int, int, np.ndarray]] = {}
     if file.is_file():
@@ -300,7 +301,7 @@ def query(
     import cv2
 
     check_image(image, "image")
-    progress = progress or Progress()
+    progress = token(progress)
     manifest, descriptors, root = load_index(Path(index))
     progress(0.1, "describing the query")
     files = manifest["files"]

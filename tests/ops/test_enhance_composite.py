@@ -9,7 +9,6 @@ import pytest
 import skimage.data
 
 import imgstudio.api as api
-from imgstudio.ops import enhance
 from tests.ops._enhance_common import (
     assert_close,
     bgr,
@@ -211,9 +210,9 @@ def test_pyramid_blend_bad_params_size_mismatch_names_the_input(what, halves):
         api.run("enhance.pyramid_blend", a, b, mask)
 
 
-def test_pyramid_blend_direct_call_checks_levels(halves):
+def test_pyramid_blend_bad_params_name_levels(halves):
     with pytest.raises(ValueError, match="levels"):
-        enhance.pyramid_blend(*halves, levels=0)
+        api.run("enhance.pyramid_blend", *halves, levels=0)
 
 
 # -- focus stack ------------------------------------------------------------------------------

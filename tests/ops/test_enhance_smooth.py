@@ -10,7 +10,6 @@ from scipy import ndimage
 from skimage.filters import unsharp_mask
 
 import imgstudio.api as api
-from imgstudio.ops import enhance
 from tests.ops._enhance_common import (
     TOP,
     assert_close,
@@ -63,8 +62,8 @@ def test_gaussian_zero_sigma_returns_a_copy(make):
 def test_gaussian_bad_params_name_sigma(make):
     with pytest.raises(ValueError, match="sigma"):
         api.run("enhance.gaussian", make(), sigma=-1.0)
-    with pytest.raises(ValueError, match="sigma"):
-        enhance.gaussian(make(), sigma=-1.0)
+    with pytest.raises(ValueError, match="sigma"):  # given as text, as the CLI and recipes do
+        api.run("enhance.gaussian", make(), sigma="-1.0")
 
 
 # -- median -----------------------------------------------------------------------------------
@@ -200,6 +199,6 @@ def test_unsharp_mask_raises_edge_contrast():
 def test_unsharp_mask_bad_params_name_the_parameter(params, name, make):
     with pytest.raises(ValueError, match=name):
         api.run("enhance.unsharp_mask", make(), **params)
-    with pytest.raises(ValueError, match=name):
-        enhance.unsharp_mask(make(), **params)
+    with pytest.raises(ValueError, match=name):  # given as text, as the CLI and recipes do
+        api.run("enhance.unsharp_mask", make(), **{k: str(v) for k, v in params.items()})
 

@@ -1,97 +1,17 @@
-"""Helpers shared by the artistic operations: alpha, 8-bit round trips, grey, Gaussian,
-Perona–Malik diffusion, edge strength. OpenCV is imported inside the functions."""
+"""Helpers shared by the artistic operations: odd kernel sizes, Gaussian, Perona–Malik
+diffusion, edge strength. OpenCV is imported inside the functions."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from imgstudio.core.progress import Progress
-from imgstudio.core.types import dtype_max
 
 
-def check_range(name: str, value: float, lo: float, hi: float) -> None:
-    """``ValueError`` naming ``name`` unless ``lo <= value <= hi`` (direct calls skip the spec)."""
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be in [{lo:g}, {hi:g}]; got {value!r}")
-
-
-def check_odd(name: str, value: int, lo: int, hi: int) -> None:
-    """``ValueError`` naming ``name`` unless ``value`` is odd and in ``[lo, hi]``."""
-    check_range(name, value, lo, hi)
+def check_odd(name: str, value: int) -> None:
+    """``ValueError`` naming ``name`` unless ``value`` is odd (a ``Range`` cannot say so)."""
     if value % 2 == 0:
         raise ValueError(f"{name} must be odd; got {value!r}")
-
-
-def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """The colour part of ``image`` ((H, W) or contiguous (H, W, 3)) and its alpha or None.
-
-    Grey and RGB images are returned as they are (no copy); RGBA is split.
-    """
-    if image.ndim == 3 and image.shape[2] == 4:
-        return np.ascontiguousarray(image[..., :3]), image[..., 3]
-    return image, None
-
-
-def join_alpha(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
-    """Put ``alpha`` back behind an (H, W, 3) result (grey results drop it)."""
-    if alpha is None or colour.ndim == 2:
-        return colour
-    return np.dstack([colour, alpha])
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """``image`` as uint8 (rounded to the nearest 8-bit level); uint8 input is not copied."""
-    import cv2
-
-    if image.dtype == np.uint8:
-        return image
-    return cv2.convertScaleAbs(image, alpha=255.0 / dtype_max(image.dtype))
-
-
-def from_uint8(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """An 8-bit result in ``dtype``: ×257 for uint16 (exact), /255 for float32."""
-    dtype = np.dtype(dtype)
-    if dtype == np.uint8:
-        return image
-    if dtype == np.uint16:
-        return image.astype(np.uint16) * np.uint16(257)
-    return image.astype(np.float32) / np.float32(255.0)
-
-
-def unit_to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Float values in [0, 1] to ``dtype`` (clipped; rounded half to even for integers)."""
-    import cv2
-
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return np.clip(values, 0.0, 1.0).astype(dtype, copy=False)
-    # one saturating OpenCV pass (= clip, scale, rint, cast) on a single-channel 2-D view
-    flat = np.ascontiguousarray(values, dtype=np.float32).reshape(values.shape[0], -1)
-    depth = cv2.CV_8U if dtype == np.uint8 else cv2.CV_16U
-    return cv2.multiply(flat, dtype_max(dtype), dtype=depth).reshape(values.shape)
-
-
-def gray_native(image: np.ndarray) -> np.ndarray:
-    """BT.601 luma (0.299 R + 0.587 G + 0.114 B) in the image's own dtype (cv2.cvtColor)."""
-    import cv2
-
-    if image.ndim == 2:
-        return image
-    code = cv2.COLOR_RGBA2GRAY if image.shape[2] == 4 else cv2.COLOR_RGB2GRAY
-    return cv2.cvtColor(image, code)
-
-
-def gray_unit(image: np.ndarray) -> np.ndarray:
-    """BT.601 luma as float32 in [0, 1], computed in float (no 8-bit rounding)."""
-    import cv2
-
-    work = image.astype(np.float32)
-    if image.ndim == 3:
-        code = cv2.COLOR_RGBA2GRAY if image.shape[2] == 4 else cv2.COLOR_RGB2GRAY
-        work = cv2.cvtColor(work, code)
-    if image.dtype.kind != "f":
-        work *= np.float32(1.0 / dtype_max(image.dtype))
-    return work
 
 
 def gaussian(values: np.ndarray, sigma: float) -> np.ndarray:

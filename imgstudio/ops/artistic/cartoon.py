@@ -9,17 +9,16 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image, dtype_max
-from imgstudio.ops.artistic._common import (
-    check_odd,
-    check_range,
-    edge_strength,
+from imgstudio.ops._pixels import (
+    clip_to_dtype,
     from_uint8,
-    gray_native,
+    grey_cv,
     join_alpha,
-    perona_malik,
     split_alpha,
     to_uint8,
+    token,
 )
+from imgstudio.ops.artistic._common import check_odd, edge_strength, perona_malik
 
 
 @operation("artistic.cartoon", title="Cartoon", menu="Filters/Artistic")
@@ -71,12 +70,9 @@ def cartoon(
     import cv2
 
     image = check_image(image)
-    check_range("num_down", num_down, 0, 6)
-    check_range("num_bilateral", num_bilateral, 0, 30)
-    check_odd("median_ksize", median_ksize, 1, 31)
-    check_odd("block_size", block_size, 3, 99)
-    check_range("c", c, -50.0, 50.0)
-    progress = progress or Progress()
+    check_odd("median_ksize", median_ksize)
+    check_odd("block_size", block_size)
+    progress = token(progress)
 
     colour_in, alpha = split_alpha(image)
     base = to_uint8(colour_in)
@@ -91,7 +87,7 @@ def cartoon(
     for size in reversed(sizes):
         colour = cv2.pyrUp(colour, dstsize=size)
     progress(0.8, "ink lines")
-    grey = cv2.medianBlur(gray_native(base), median_ksize)
+    grey = cv2.medianBlur(grey_cv(base), median_ksize)
     ink = cv2.adaptiveThreshold(
         grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block_size, c
     )
@@ -147,10 +143,7 @@ def cartoon_anisotropic(
     import cv2
 
     image = check_image(image)
-    check_range("kappa", kappa, 1.0, 255.0)
-    check_range("niter", niter, 0, 200)
-    check_range("levels", levels, 2, 256)
-    progress = progress or Progress()
+    progress = token(progress)
 
     colour_in, alpha = split_alpha(image)
     smooth = perona_malik(
@@ -159,11 +152,8 @@ def cartoon_anisotropic(
     progress(0.9, "levels and edges")
     steps = levels - 1
     index = np.rint(np.arange(256) * (steps / 255.0))
-    top = dtype_max(image.dtype)
-    values = index * (top / steps)
-    table = (values if image.dtype.kind == "f" else np.rint(values)).astype(image.dtype)
+    table = clip_to_dtype(index * (dtype_max(image.dtype) / steps), image.dtype)
     out = cv2.LUT(smooth, table)
-    grey = smooth if smooth.ndim == 2 else cv2.cvtColor(smooth, cv2.COLOR_RGB2GRAY)
-    out[edge_strength(grey) >= kappa] = 0
+    out[edge_strength(grey_cv(smooth)) >= kappa] = 0
     progress(1.0, "cartoon")
     return join_alpha(out, alpha)

@@ -9,8 +9,8 @@ import numpy as np
 
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
-from imgstudio.core.types import Image, Range, check_image, dtype_max
-from imgstudio.ops.artistic._common import check_range
+from imgstudio.core.types import Image, Range, check_image
+from imgstudio.ops._pixels import clip_to_dtype, token
 
 
 @operation("artistic.long_exposure", title="Long exposure", menu="Filters/Artistic")
@@ -46,9 +46,7 @@ def long_exposure(
         The mean frame: for ``frames``, their shape and dtype (rounded to the nearest integer for
         integer dtypes); for ``video``, an (H, W, 3) uint8 RGB image (rounded half to even).
     """
-    check_range("max_frames", max_frames, 0, 1_000_000)
-    check_range("step", step, 1, 10_000)
-    progress = progress or Progress()
+    progress = token(progress)
     if (video is None) == (frames is None):
         raise ValueError("give exactly one of video (a file) and frames (layers); got "
                          + ("both" if video is not None else "neither"))
@@ -80,8 +78,7 @@ def _mean_of_frames(frames: list[np.ndarray], max_frames: int, step: int,
     progress(1.0, "averaging frames")
     if first.dtype.kind == "f":
         return total.astype(first.dtype)
-    np.rint(total, out=total)
-    return np.clip(total, 0, dtype_max(first.dtype)).astype(first.dtype)
+    return clip_to_dtype(total, first.dtype)
 
 
 def _mean_of_video(video: Path, max_frames: int, step: int, progress: Progress) -> np.ndarray:

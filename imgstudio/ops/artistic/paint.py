@@ -9,12 +9,13 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image, dtype_max
-from imgstudio.ops.artistic._common import (
-    check_range,
+from imgstudio.ops._pixels import (
+    clip_to_dtype,
     from_uint8,
     join_alpha,
     split_alpha,
     to_uint8,
+    token,
 )
 
 
@@ -51,9 +52,7 @@ def stylize(
     import cv2
 
     image = check_image(image)
-    check_range("sigma_s", sigma_s, 1.0, 200.0)
-    check_range("sigma_r", sigma_r, 0.01, 1.0)
-    progress = progress or Progress()
+    progress = token(progress)
     colour, alpha = split_alpha(image)
     base = to_uint8(colour)
     # cv2.stylization treats the three channels symmetrically (filtering and the edge term use
@@ -100,8 +99,7 @@ def stained_glass(
     from skimage.segmentation import find_boundaries, slic
 
     image = check_image(image)
-    check_range("cells", cells, 2, 50_000)
-    progress = progress or Progress()
+    progress = token(progress)
     colour, alpha = split_alpha(image)
     progress(0.02, "superpixels")
     if colour.ndim == 2:
@@ -117,10 +115,7 @@ def stained_glass(
     planes = [colour] if colour.ndim == 2 else [colour[..., i] for i in range(3)]
     means = np.stack([np.bincount(flat, weights=p.ravel(), minlength=len(count)) / count
                       for p in planes], axis=-1)
-    if colour.dtype.kind != "f":
-        means = np.rint(means)
-    table = means.astype(colour.dtype)
-    out = table[labels]
+    out = clip_to_dtype(means, colour.dtype)[labels]
     if colour.ndim == 2:
         out = out[..., 0]
     if border:

@@ -13,20 +13,17 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image, dtype_max
-from imgstudio.ops.artistic._common import (
-    check_odd,
-    check_range,
-    edge_strength,
+from imgstudio.ops._pixels import (
     from_uint8,
-    gaussian,
-    gray_native,
-    gray_unit,
+    from_unit_cv,
+    grey_cv,
+    grey_unit_cv,
     join_alpha,
-    perona_malik,
     split_alpha,
     to_uint8,
-    unit_to_dtype,
+    token,
 )
+from imgstudio.ops.artistic._common import check_odd, edge_strength, gaussian, perona_malik
 
 
 @operation("artistic.sketch_dodge", title="Sketch (colour dodge)", menu="Filters/Artistic")
@@ -57,9 +54,9 @@ def sketch_dodge(
     import cv2
 
     image = check_image(image)
-    check_odd("ksize", ksize, 1, 201)
+    check_odd("ksize", ksize)
     top = dtype_max(image.dtype)
-    grey = gray_native(image)
+    grey = grey_cv(image)
     if image.dtype.kind == "f":
         blurred = cv2.GaussianBlur(np.float32(1.0) - grey, (ksize, ksize), 0)
         denominator = np.float32(1.0) - blurred
@@ -107,10 +104,7 @@ def sketch_dog(
         Binary sketch (0 or max), same dtype as ``image``.
     """
     image = check_image(image)
-    check_range("sigma", sigma, 0.1, 20.0)
-    check_range("k", k, 1.0, 10.0)
-    check_range("threshold", threshold, 0.0, 1.0)
-    grey = gray_unit(image)
+    grey = grey_unit_cv(image)
     dog = gaussian(grey, sigma) - gaussian(grey, k * sigma)
     out = np.full(grey.shape, dtype_max(image.dtype), image.dtype)
     out[dog < np.float32(-threshold)] = 0
@@ -161,12 +155,7 @@ def sketch_xdog(
     import cv2
 
     image = check_image(image)
-    check_range("sigma", sigma, 0.1, 20.0)
-    check_range("k", k, 1.0, 10.0)
-    check_range("gamma", gamma, 0.0, 1.0)
-    check_range("epsilon", epsilon, -1.0, 1.0)
-    check_range("phi", phi, 0.0, 1000.0)
-    grey = gray_unit(image)
+    grey = grey_unit_cv(image)
     diff = gaussian(grey, sigma)
     diff -= np.float32(gamma) * gaussian(grey, k * sigma)
     # 1 + tanh(x) = 2 / (1 + exp(-2x)): OpenCV's vectorised exp is several times faster than
@@ -184,7 +173,7 @@ def sketch_xdog(
         from skimage.filters import threshold_otsu
 
         tone = (tone >= threshold_otsu(tone)).astype(np.float32)
-    return unit_to_dtype(tone, image.dtype)
+    return from_unit_cv(tone, image.dtype)
 
 
 @operation("artistic.sketch_anisotropic", title="Sketch (anisotropic)", menu="Filters/Artistic")
@@ -226,11 +215,8 @@ def sketch_anisotropic(
         Grey sketch, same dtype as ``image``.
     """
     image = check_image(image)
-    check_range("kappa", kappa, 1.0, 255.0)
-    check_range("niter", niter, 0, 200)
-    check_range("gamma", gamma, 0.01, 0.125)
-    progress = progress or Progress()
-    grey = to_uint8(gray_native(image) if image.dtype == np.uint8 else gray_unit(image))
+    progress = token(progress)
+    grey = to_uint8(grey_cv(image) if image.dtype == np.uint8 else grey_unit_cv(image))
     smooth = perona_malik(grey, kappa=kappa, niter=niter, gamma=gamma,
                           progress=progress.sub(0.0, 0.95))
     progress(0.95, "edges")
@@ -238,7 +224,7 @@ def sketch_anisotropic(
     ink *= np.float32(1.0 / kappa)
     paper = np.float32(1.0) - np.minimum(ink, np.float32(1.0))
     progress(1.0, "sketch")
-    return unit_to_dtype(paper, image.dtype)
+    return from_unit_cv(paper, image.dtype)
 
 
 @operation("artistic.pencil", title="Pencil sketch", menu="Filters/Artistic")
@@ -281,10 +267,7 @@ def pencil(
     import cv2
 
     image = check_image(image)
-    check_range("sigma_s", sigma_s, 1.0, 200.0)
-    check_range("sigma_r", sigma_r, 0.01, 1.0)
-    check_range("shade", shade, 0.0, 0.1)
-    progress = progress or Progress()
+    progress = token(progress)
     colour, alpha = split_alpha(image)
     base = to_uint8(colour)
     bgr = cv2.cvtColor(base, cv2.COLOR_GRAY2BGR if base.ndim == 2 else cv2.COLOR_RGB2BGR)

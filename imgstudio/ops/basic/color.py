@@ -8,7 +8,8 @@ import numpy as np
 
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image
-from imgstudio.ops.basic._common import _as_float, _cast, _require_rgb
+from imgstudio.ops._pixels import clip_to_dtype, grey, to_unit
+from imgstudio.ops.basic._common import _require_rgb
 
 
 @operation("basic.grayscale", title="Grayscale", menu="Image/Color")
@@ -26,11 +27,7 @@ def grayscale(image: Image) -> Image:
         Luma, same dtype as ``image`` (rounded for integer dtypes).
     """
     image = check_image(image)
-    if image.ndim == 2:
-        return image.copy()
-    rgb = image[..., :3].astype(np.float64)
-    luma = rgb @ np.array([0.299, 0.587, 0.114])
-    return _cast(luma, image.dtype)
+    return image.copy() if image.ndim == 2 else grey(image)
 
 
 _SPACES = ("hsv", "lab", "luv", "xyz", "ycrcb", "ycbcr", "yuv", "yiq", "ypbpr", "hed")
@@ -85,11 +82,9 @@ def convert_color(
     from skimage.color import colorconv
 
     image = check_image(image)
-    rgb = _as_float(_require_rgb(image))
+    rgb = to_unit(_require_rgb(image))
     if space not in _SPACES:
         raise ValueError(f"space must be one of {', '.join(_SPACES)}; got {space!r}")
-    if not -1 <= channel <= 2:
-        raise ValueError(f"channel must be -1, 0, 1 or 2; got {channel!r}")
 
     def linear(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # bounds of  matrix @ rgb  over the unit cube: sum of negative / positive entries
@@ -145,8 +140,6 @@ def quantize(
     from sklearn.cluster import KMeans
 
     image = check_image(image)
-    if not 2 <= colors <= 256:
-        raise ValueError(f"colors must be in [2, 256]; got {colors!r}")
     color_part = image[..., :3] if image.ndim == 3 else image[..., None]
     pixels = color_part.reshape(-1, color_part.shape[-1]).astype(np.float32)
     rng = np.random.default_rng(0)
@@ -156,7 +149,7 @@ def quantize(
     distinct = len(np.unique(sample, axis=0))
     k = min(colors, distinct)  # fewer distinct values than clusters would make k-means warn
     km = KMeans(n_clusters=k, n_init=1, random_state=0).fit(sample)
-    centres = _cast(km.cluster_centers_, image.dtype)
+    centres = clip_to_dtype(km.cluster_centers_, image.dtype)
     quantised = centres[km.predict(pixels)].reshape(color_part.shape)
     out = image.copy()
     if image.ndim == 2:
@@ -203,15 +196,7 @@ def color_mask(
     from skimage.color import rgb2hsv
 
     image = check_image(image)
-    hsv = rgb2hsv(_as_float(_require_rgb(image)))
-    for name, value, hi in (
-        ("hue_min", hue_min, 360.0),
-        ("hue_max", hue_max, 360.0),
-        ("sat_min", sat_min, 1.0),
-        ("val_min", val_min, 1.0),
-    ):
-        if not 0.0 <= value <= hi:
-            raise ValueError(f"{name} must be in [0, {hi:g}]; got {value!r}")
+    hsv = rgb2hsv(to_unit(_require_rgb(image)))
     hue = hsv[..., 0] * 360.0
     if hue_min <= hue_max:
         in_hue = (hue >= hue_min) & (hue <= hue_max)

@@ -8,7 +8,8 @@ import numpy as np
 
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Points, Range, check_image, check_points
-from imgstudio.ops.basic._common import _cast, _cv_interp, _finish_warp
+from imgstudio.ops._pixels import clip_to_dtype, warped_like
+from imgstudio.ops.basic._common import _cv_interp
 
 # Geometric ops below call OpenCV on RGB(A) directly: resampling treats every channel alike,
 # so the channel order does not matter and no RGB<->BGR conversion is needed.
@@ -84,9 +85,6 @@ def resize(
 
     image = check_image(image)
     rows, cols = image.shape[:2]
-    for name, value in (("width", width), ("height", height)):
-        if value < 0:
-            raise ValueError(f"{name} must be >= 0; got {value!r}")
     if width == 0 and height == 0:
         return image.copy()
     if width == 0:
@@ -96,7 +94,18 @@ def resize(
     out = cv2.resize(
         np.ascontiguousarray(image), (width, height), interpolation=_cv_interp(interpolation)
     )
-    return _finish_warp(out, image)
+    return warped_like(out, image)
+
+
+def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` resampled into ``size`` (width, height) by a 2×3 affine or 3×3 perspective
+    ``matrix`` (input → output): bilinear, 0 outside the input, the input's layout and dtype."""
+    import cv2
+
+    warp = cv2.warpPerspective if matrix.shape[0] == 3 else cv2.warpAffine
+    out = warp(np.ascontiguousarray(image), matrix, size, flags=cv2.INTER_LINEAR,
+               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return warped_like(out, image)
 
 
 def _fit_canvas(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -162,15 +171,7 @@ def rotate(
     matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)  # OpenCV: positive = counter-clockwise
     matrix[0, 2] += (new_cols - 1) / 2.0 - centre[0]
     matrix[1, 2] += (new_rows - 1) / 2.0 - centre[1]
-    out = cv2.warpAffine(
-        np.ascontiguousarray(image),
-        matrix,
-        (new_cols, new_rows),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
-    )
-    return _finish_warp(out, image)
+    return _warp(image, matrix, (new_cols, new_rows))
 
 
 @operation("basic.flip", title="Flip", menu="Image/Transform")
@@ -254,15 +255,7 @@ def perspective(
         raise ValueError(f"width and height must be >= 1; got {width!r} x {height!r}")
     rect = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), rect)
-    out = cv2.warpPerspective(
-        np.ascontiguousarray(image),
-        matrix,
-        (width, height),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
-    )
-    return _finish_warp(out, image)
+    return _warp(image, matrix, (width, height))
 
 
 def _parse_matrix(text: str) -> np.ndarray:
@@ -332,15 +325,7 @@ def affine(
             pts["src"].astype(np.float32), pts["dst"].astype(np.float32)
         )
     rows, cols = image.shape[:2]
-    out = cv2.warpAffine(
-        np.ascontiguousarray(image),
-        forward,
-        (cols, rows),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
-    )
-    return _finish_warp(out, image)
+    return _warp(image, forward, (cols, rows))
 
 
 @operation("basic.elastic", title="Elastic deformation", menu="Image/Transform")
@@ -377,10 +362,6 @@ def elastic(
     from scipy import ndimage
 
     image = check_image(image)
-    if alpha < 0:
-        raise ValueError(f"alpha must be >= 0; got {alpha!r}")
-    if sigma < 0:
-        raise ValueError(f"sigma must be >= 0; got {sigma!r}")
     rows, cols = image.shape[:2]
     rng = np.random.default_rng(seed)
     dy, dx = (
@@ -399,7 +380,7 @@ def elastic(
         warped = ndimage.map_coordinates(
             planes[..., c].astype(np.float64), coords, order=1, mode="reflect"
         )
-        out_planes[..., c] = _cast(warped, image.dtype)
+        out_planes[..., c] = clip_to_dtype(warped, image.dtype)
     return out
 
 

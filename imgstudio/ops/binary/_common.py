@@ -1,4 +1,4 @@
-"""Helpers shared by the binary and measure operations: grey conversion, masks, row strips."""
+"""Helpers shared by the binary operations: mask inputs and row strips."""
 
 from __future__ import annotations
 
@@ -7,37 +7,8 @@ from collections.abc import Callable
 import numpy as np
 
 from imgstudio.core.progress import Progress
-from imgstudio.core.types import IMAGE_DTYPES, check_image, dtype_max
-
-#: ITU-R BT.601 luma weights, the same as ``basic.grayscale``.
-LUMA = np.array([0.299, 0.587, 0.114])
-
-
-def grey(image: np.ndarray) -> np.ndarray:
-    """The BT.601 luma of an RGB(A) image in its own dtype (rounded for integers), exactly as
-    ``basic.grayscale`` computes it; a grey image is returned as is (not copied)."""
-    if image.ndim == 2:
-        return image
-    luma = image[..., :3].astype(np.float64) @ LUMA
-    top = dtype_max(image.dtype)
-    if image.dtype.kind == "f":
-        return np.clip(luma, 0.0, top).astype(image.dtype)
-    return np.clip(np.rint(luma), 0.0, top).astype(image.dtype)
-
-
-def grey_float(image: np.ndarray) -> np.ndarray:
-    """The unrounded BT.601 luma (grey images as they are) as float64 in 8-bit units (0..255)."""
-    values = image.astype(np.float64) if image.ndim == 2 else image[..., :3].astype(np.float64) @ LUMA
-    return values * (255.0 / dtype_max(image.dtype))
-
-
-def eight_bit(value: float, dtype: np.dtype) -> float:
-    """A level given in 8-bit units (0..255) in the intensity units of ``dtype``."""
-    return float(value) * dtype_max(dtype) / 255.0
-
-
-def _colour(image: np.ndarray) -> np.ndarray:
-    return image[..., :3] if image.ndim == 3 else image
+from imgstudio.core.types import IMAGE_DTYPES, check_image
+from imgstudio.ops._pixels import colour_part
 
 
 def check_mask_input(image: np.ndarray, name: str = "image") -> np.ndarray:
@@ -52,8 +23,7 @@ def check_mask_input(image: np.ndarray, name: str = "image") -> np.ndarray:
 def foreground(image: np.ndarray, name: str = "image") -> np.ndarray:
     """Boolean (H, W): pixels where any colour channel is > 0 (alpha is ignored)."""
     image = check_mask_input(image, name)
-    colour = _colour(image)
-    fg = colour > 0
+    fg = colour_part(image) > 0
     return fg.any(axis=2) if fg.ndim == 3 else fg
 
 
@@ -64,7 +34,7 @@ def binary_mask(image: np.ndarray, name: str = "image", op: str = "") -> np.ndar
     0.0/1.0...); foreground is where any colour channel is non-zero. Alpha is ignored.
     """
     image = check_mask_input(image, name)
-    colour = _colour(image)
+    colour = colour_part(image)
     top = colour.max()
     if not np.all((colour == 0) | (colour == top)):
         values = np.unique(colour)
@@ -78,17 +48,12 @@ def binary_mask(image: np.ndarray, name: str = "image", op: str = "") -> np.ndar
     return fg.any(axis=2) if fg.ndim == 3 else fg
 
 
-def as_labels(mask: np.ndarray) -> np.ndarray:
-    """A boolean or integer (H, W) array as int32 Labels."""
-    return np.ascontiguousarray(mask, dtype=np.int32)
-
-
 def by_row_strips(
     height: int,
     margin: int,
     func: Callable[[int, int], np.ndarray],
     out: np.ndarray,
-    progress: Progress | None,
+    progress: Progress,
     message: str,
     strips: int = 8,
 ) -> np.ndarray:
@@ -101,13 +66,11 @@ def by_row_strips(
     called after each strip (and may raise ``Cancelled``).
     """
     rows = max(-(-height // strips), 4 * margin, 64)
-    if progress is not None:
-        progress(0.0, message)
+    progress(0.0, message)
     for start in range(0, height, rows):
         stop = min(height, start + rows)
         a, b = max(0, start - margin), min(height, stop + margin)
         block = func(a, b)
         out[start:stop] = block[start - a: start - a + (stop - start)]
-        if progress is not None:
-            progress(stop / height, message)
+        progress(stop / height, message)
     return out

@@ -4,14 +4,16 @@ morphological reconstruction."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import numpy as np
 
-from imgstudio.core.progress import Cancelled, Progress
+from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, Table, check_image, check_labels
-from imgstudio.ops.binary._common import as_labels, binary_mask, by_row_strips, foreground
+from imgstudio.ops._pixels import alpha_of, as_labels, colour_part, join_alpha, token
+from imgstudio.ops._sitk import run_sitk
+from imgstudio.ops.binary._common import binary_mask, by_row_strips, foreground
 
 _SHAPES = {"disk": "MORPH_ELLIPSE", "square": "MORPH_RECT", "cross": "MORPH_CROSS"}
 _OPS = {
@@ -72,19 +74,15 @@ def morphology(
         raise ValueError(f"shape must be one of {', '.join(_SHAPES)}; got {shape!r}")
     kernel = cv2.getStructuringElement(getattr(cv2, _SHAPES[shape]), (size, size))
     flag = getattr(cv2, _OPS[op])
-    colour = np.ascontiguousarray(image[..., :3] if image.ndim == 3 else image)
+    colour = np.ascontiguousarray(colour_part(image))
     reach = size // 2 if op in ("erode", "dilate", "gradient") else 2 * (size // 2)
 
     def strip(a: int, b: int) -> np.ndarray:
         return cv2.morphologyEx(colour[a:b], flag, kernel)
 
     out = np.empty_like(colour)
-    by_row_strips(colour.shape[0], reach, strip, out, progress, f"Morphology ({op})")
-    if image.ndim == 3 and image.shape[2] == 4:
-        full = image.copy()
-        full[..., :3] = out
-        return full
-    return out
+    by_row_strips(colour.shape[0], reach, strip, out, token(progress), f"Morphology ({op})")
+    return join_alpha(out, alpha_of(image))
 
 
 _CELL = re.compile(r"^[+-]?[01]$")
@@ -187,16 +185,15 @@ def distance_transform(
     fg = foreground(image)
     if fg.all():
         raise ValueError("image has no background pixel (all pixels > 0): no distance to measure")
-    if progress is not None:
-        progress(0.0, "Distance transform")
+    progress = token(progress)
+    progress(0.0, "Distance transform")
     if metric == "euclidean":
         dist = ndi.distance_transform_edt(fg)
     elif metric in ("manhattan", "chessboard"):
         dist = ndi.distance_transform_cdt(fg, metric="taxicab" if metric == "manhattan" else "chessboard")
     else:
         raise ValueError(f"metric must be euclidean, manhattan or chessboard; got {metric!r}")
-    if progress is not None:
-        progress(1.0, "Distance transform")
+    progress(1.0, "Distance transform")
     return dist.astype(np.float32)
 
 
@@ -234,6 +231,7 @@ def granulometry(
     import cv2
 
     mask = binary_mask(image, op="granulometry").astype(np.uint8)
+    progress = token(progress)
     # distance from each pixel to the nearest background pixel (exact Euclidean, float32)
     to_background = cv2.distanceTransform(mask, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     sizes = list(range(1, max_size + 1))
@@ -248,34 +246,12 @@ def granulometry(
         outside = (to_background < split).view(np.uint8)  # 0 on the eroded set
         to_eroded = cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
         areas.append(int(np.count_nonzero(to_eroded < split)))
-        if progress is not None:
-            progress(r / max_size, f"Opening with a disc of radius {r}")
+        progress(r / max_size, f"Opening with a disc of radius {r}")
     return Table({"size": sizes, "area": areas})
 
 
 _SITK_TYPES = {np.dtype(np.uint8): "sitkUInt8", np.dtype(np.uint16): "sitkUInt16",
                np.dtype(np.float32): "sitkFloat32"}
-
-
-def _run_sitk(filt: Any, images: list[Any], progress: Progress | None, start: float,
-              stop: float, message: str) -> Any:
-    """Execute a SimpleITK filter reporting its progress; cancelling aborts the filter."""
-    if progress is not None:
-        import SimpleITK as sitk
-
-        def report() -> None:
-            try:
-                progress(start + (stop - start) * filt.GetProgress(), message)
-            except Cancelled:
-                filt.Abort()
-
-        filt.AddCommand(sitk.sitkProgressEvent, report)
-    try:
-        return filt.Execute(*images)
-    except RuntimeError:
-        if progress is not None:
-            progress.check()
-        raise
 
 
 @operation("binary.reconstruct", title="Morphological reconstruction", menu="Binary/Morphology")
@@ -352,11 +328,7 @@ def reconstruct(
         filt.SetFullyConnected(True)
         pair = [sitk.Cast(sitk.GetImageFromArray(np.ascontiguousarray(a[..., c])), pixel_type)
                 for a in (seed, colour)]
-        result = _run_sitk(filt, pair, progress, c / n, (c + 1) / n,
-                           f"Reconstruction by {method}")
+        result = run_sitk(filt, tuple(pair), token(progress).sub(c / n, (c + 1) / n),
+                          f"Reconstruction by {method}")
         out[..., c] = sitk.GetArrayViewFromImage(result)
-    if image.ndim == 2:
-        return out[..., 0]
-    if image.shape[2] == 4:
-        return np.dstack([out, image[..., 3:]])
-    return out
+    return out[..., 0] if image.ndim == 2 else join_alpha(out, alpha_of(image))

@@ -11,7 +11,8 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Points, Range, Result, Table, check_image
-from imgstudio.ops.binary._common import as_labels, binary_mask, foreground, grey
+from imgstudio.ops._pixels import as_labels, grey, token
+from imgstudio.ops.binary._common import binary_mask, foreground
 
 
 def _independent_bands(mask: np.ndarray, parts: int = 16) -> list[tuple[int, int]]:
@@ -57,15 +58,14 @@ def skeletonize(image: Image, *, progress: Progress | None = None) -> Labels:
     import skimage.morphology
 
     mask = binary_mask(image, op="skeletonize")
+    progress = token(progress)
     out = np.zeros(mask.shape, np.int32)
     height = mask.shape[0]
     for a, b in _independent_bands(mask):
-        if progress is not None:
-            progress(a / height, "Skeletonizing")
+        progress(a / height, "Skeletonizing")
         if mask[a:b].any():
             out[a:b] = skimage.morphology.skeletonize(mask[a:b])
-    if progress is not None:
-        progress(1.0, "Skeletonizing")
+    progress(1.0, "Skeletonizing")
     return out
 
 
@@ -124,8 +124,6 @@ def remove_small(
 
     if connectivity not in (1, 2):
         raise ValueError(f"connectivity must be 1 or 2; got {connectivity!r}")
-    if min_size < 0:
-        raise ValueError(f"min_size must be >= 0; got {min_size}")
     mask = binary_mask(image, op="remove_small")
     if min_size <= 1:
         return as_labels(mask)
@@ -226,21 +224,16 @@ def blobs(
     image = check_image(image)
     if method not in ("log", "dog", "doh"):
         raise ValueError(f"method must be log, dog or doh; got {method!r}")
-    if min_sigma <= 0:
-        raise ValueError(f"min_sigma must be > 0; got {min_sigma}")
     if max_sigma < min_sigma:
         raise ValueError(f"max_sigma must be >= min_sigma ({min_sigma}); got {max_sigma}")
-    if threshold < 0:
-        raise ValueError(f"threshold must be >= 0; got {threshold}")
-    if progress is not None:
-        progress(0.05, f"Detecting blobs ({method})")
+    progress = token(progress)
+    progress(0.05, f"Detecting blobs ({method})")
     detect = getattr(skimage.feature, f"blob_{method}")
     found = np.asarray(
         detect(grey(image), min_sigma=min_sigma, max_sigma=max_sigma, threshold=threshold),
         dtype=np.float64,
     ).reshape(-1, 3)
-    if progress is not None:
-        progress(1.0, f"Detecting blobs ({method})")
+    progress(1.0, f"Detecting blobs ({method})")
     points = np.ascontiguousarray(found[:, [1, 0]])
     sigma = found[:, 2]
     radius = sigma * np.sqrt(2.0) if method in ("log", "dog") else sigma

@@ -9,7 +9,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image
-from imgstudio.ops.binary._common import as_labels, eight_bit, grey
+from imgstudio.ops._pixels import as_labels, from_8bit_level, grey, token
 
 ThresholdMethod = Literal["otsu", "isodata", "li", "yen", "triangle", "mean", "manual"]
 METHODS: tuple[str, ...] = ("otsu", "isodata", "li", "yen", "triangle", "mean", "manual")
@@ -24,7 +24,7 @@ def _threshold_of(g: np.ndarray, method: str, value: float) -> float:
     if method == "manual":
         if not 0.0 <= float(value) <= 255.0:
             raise ValueError(f"value must be in [0, 255] (8-bit units); got {value!r}")
-        return eight_bit(value, g.dtype)
+        return from_8bit_level(value, g.dtype)
     lo, hi = g.min(), g.max()
     if lo == hi:
         # One grey level: nothing to separate (scikit-image warns or divides by zero here).
@@ -118,14 +118,11 @@ def adaptive_threshold(
     image = check_image(image)
     if block_size % 2 == 0:
         raise ValueError(f"block_size must be odd; got {block_size}")
-    if block_size < 3:
-        raise ValueError(f"block_size must be >= 3; got {block_size}")
-    if progress is not None:
-        progress(0.0, "Grey levels")
+    progress = token(progress)
+    progress(0.0, "Grey levels")
     g = grey(image)
-    if progress is not None:
-        progress(0.3, "Local thresholds")
-    local = skimage.filters.threshold_local(g, block_size, offset=eight_bit(offset, g.dtype))
-    if progress is not None:
-        progress(0.9, "Comparing")
+    progress(0.3, "Local thresholds")
+    local = skimage.filters.threshold_local(g, block_size,
+                                            offset=from_8bit_level(offset, g.dtype))
+    progress(0.9, "Comparing")
     return as_labels(g > local)

@@ -1,4 +1,4 @@
-"""Helpers shared by the enhancement operations: alpha, dtype scaling, strips with progress."""
+"""Helpers shared by the enhancement operations: strips with progress, size checks."""
 
 from __future__ import annotations
 
@@ -7,71 +7,12 @@ from collections.abc import Callable
 import numpy as np
 
 from imgstudio.core.progress import Progress
-from imgstudio.core.types import dtype_max
 
 #: Estimated run time (ns) above which a local filter runs in horizontal strips, so that it
 #: reports progress and can be cancelled; below it the library is called once on the whole image.
 STRIP_WORK = 5e8
 #: Rows per strip are chosen so that a strip holds about this many pixels.
 STRIP_PIXELS = 1 << 22  # large strips: few halo rows and OpenCV threads stay busy
-
-
-def token(progress: Progress | None) -> Progress:
-    """``progress`` or a fresh token when the op is called directly without one."""
-    return progress if progress is not None else Progress()
-
-
-def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """The grey/RGB part of ``image`` (contiguous) and its alpha plane, or None without alpha."""
-    if image.ndim == 3 and image.shape[2] == 4:
-        return np.ascontiguousarray(image[..., :3]), image[..., 3]
-    return image, None
-
-
-def with_alpha(colour: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
-    """``colour`` with ``alpha`` put back as a fourth channel (unchanged when None)."""
-    if alpha is None:
-        return colour
-    out = np.empty(colour.shape[:2] + (4,), colour.dtype)
-    out[..., :3] = colour
-    out[..., 3] = alpha
-    return out
-
-
-def to_unit(image: np.ndarray, dtype: type = np.float32) -> np.ndarray:
-    """``image`` as floats in [0, 1]; a float32 input is returned as is (do not write to it)."""
-    if image.dtype == dtype:
-        return image
-    out = image.astype(dtype)
-    if image.dtype.kind != "f":
-        out *= dtype(1.0 / dtype_max(image.dtype))
-    return out
-
-
-def from_unit(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Floats in [0, 1] → ``dtype``: clipped, and rounded for integer dtypes."""
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return np.clip(values, 0.0, 1.0).astype(dtype, copy=False)
-    scaled = values * dtype_max(dtype)
-    np.clip(scaled, 0.0, dtype_max(dtype), out=scaled)
-    return np.rint(scaled, out=scaled).astype(dtype)
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """``image`` scaled and rounded to uint8 (returned as is when already uint8)."""
-    if image.dtype == np.uint8:
-        return image
-    return from_unit(to_unit(image), np.uint8)
-
-
-def luma(image: np.ndarray) -> np.ndarray:
-    """Float32 luma in [0, 1] (BT.601 weights) of a grey, RGB or RGBA image."""
-    unit = to_unit(image)
-    if unit.ndim == 2:
-        return unit
-    r, g, b = (unit[..., i] for i in range(3))
-    return (0.299 * r + 0.587 * g + 0.114 * b).astype(np.float32, copy=False)
 
 
 def in_strips(

@@ -9,15 +9,8 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image, check_labels
-from imgstudio.ops.enhance._common import (
-    check_same_size,
-    from_unit,
-    luma,
-    split_alpha,
-    to_uint8,
-    to_unit,
-    token,
-)
+from imgstudio.ops._pixels import as_unit, from_unit, luma_sum, split_alpha, to_uint8, token
+from imgstudio.ops.enhance._common import check_same_size
 
 _CENTRE = Annotated[int, Range(0, None)]
 
@@ -143,7 +136,7 @@ def seamless_clone(
         change = cv2.cvtColor(blended, to_dst).astype(np.float32)
         change -= cv2.cvtColor(dst8, to_dst)
         change *= np.float32(1.0 / 255.0)
-        result = from_unit(to_unit(dst_box) + change, dst.dtype)
+        result = from_unit(as_unit(dst_box) + change, dst.dtype)
     out = image.copy()
     if alpha is None:
         out[box] = result
@@ -160,7 +153,7 @@ def _match_channels(other: np.ndarray, image: np.ndarray) -> np.ndarray:
             f"other must be {'grey' if image.ndim == 2 else 'colour'} like image; got shape "
             f"{other.shape} for image shape {image.shape}"
         )
-    unit = to_unit(other)
+    unit = as_unit(other)
     if image.ndim == 3 and unit.shape[2] != image.shape[2]:
         if image.shape[2] == 3:
             unit = unit[..., :3]
@@ -212,11 +205,9 @@ def pyramid_blend(
     mask = check_labels(mask, "mask")
     check_same_size("other", other, image)
     check_same_size("mask", mask, image)
-    if levels < 1:
-        raise ValueError(f"levels must be >= 1; got {levels}")
     progress = token(progress)
     n = min(levels, int(np.log2(min(image.shape[:2]))) + 1)
-    ga, gb, gm = [to_unit(image)], [_match_channels(other, image)], [(mask != 0).astype(np.float32)]
+    ga, gb, gm = [as_unit(image)], [_match_channels(other, image)], [(mask != 0).astype(np.float32)]
     for i in range(n - 1):
         progress(0.4 * i / n, "Pyramid blend")
         for pyramid in (ga, gb, gm):
@@ -281,12 +272,11 @@ def focus_stack(
                 f"images[{i}] must have the shape and dtype of images[0] ({first.shape}, "
                 f"{first.dtype}); got {im.shape}, {im.dtype}"
             )
-    if not sigma >= 0:
-        raise ValueError(f"sigma must be >= 0; got {sigma!r}")
     progress = token(progress)
 
     def energy(im: np.ndarray) -> np.ndarray:
-        lap = cv2.Laplacian(luma(im), cv2.CV_32F, ksize=3)
+        unit = as_unit(im)
+        lap = cv2.Laplacian(unit if unit.ndim == 2 else luma_sum(unit), cv2.CV_32F, ksize=3)
         lap *= lap
         return cv2.GaussianBlur(lap, (0, 0), sigma) if sigma > 0 else lap
 

@@ -14,7 +14,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image, dtype_max
-from imgstudio.ops.enhance._common import from_unit, split_alpha, to_unit, token, with_alpha
+from imgstudio.ops._pixels import as_unit, from_unit, join_alpha, split_alpha, token
 
 
 def _on_lightness(colour: np.ndarray, fn: Callable[[np.ndarray], np.ndarray],
@@ -34,7 +34,7 @@ def _on_lightness(colour: np.ndarray, fn: Callable[[np.ndarray], np.ndarray],
         lab[..., 0] = fn(np.ascontiguousarray(lab[..., 0]))
         progress(0.7, message)
         return cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-    lab = cv2.cvtColor(to_unit(colour), cv2.COLOR_RGB2Lab)
+    lab = cv2.cvtColor(as_unit(colour), cv2.COLOR_RGB2Lab)
     lightness = from_unit(lab[..., 0] / 100.0, np.uint16)
     progress(0.3, message)
     lab[..., 0] = fn(lightness) * np.float32(100.0 / 65535.0)
@@ -83,7 +83,7 @@ def histogram_equalize(image: Image, *, progress: Progress | None = None) -> Ima
     else:
         out = _on_lightness(colour, equalize, progress, message)
     progress(1.0, message)
-    return with_alpha(out, alpha)
+    return join_alpha(out, alpha)
 
 
 @operation("enhance.clahe", title="CLAHE", menu="Image/Adjust")
@@ -123,9 +123,7 @@ def clahe(
     import cv2
 
     image = check_image(image)
-    if not clip_limit >= 0:
-        raise ValueError(f"clip_limit must be >= 0; got {clip_limit!r}")
-    if not 1 <= tile <= min(image.shape[:2]):
+    if tile > min(image.shape[:2]):
         raise ValueError(
             f"tile must be between 1 and the image's smaller side ({min(image.shape[:2])}); "
             f"got {tile}"
@@ -137,11 +135,11 @@ def clahe(
     if colour.ndim == 3:
         out = _on_lightness(colour, engine.apply, progress, "CLAHE")
     elif colour.dtype == np.float32:
-        out = to_unit(engine.apply(from_unit(colour, np.uint16)))
+        out = as_unit(engine.apply(from_unit(colour, np.uint16)))
     else:
         out = engine.apply(colour)
     progress(1.0, "CLAHE")
-    return with_alpha(out, alpha)
+    return join_alpha(out, alpha)
 
 
 @operation("enhance.histogram_match", title="Match histogram", menu="Image/Adjust")
@@ -184,7 +182,7 @@ def histogram_match(
             f"reference of shape {reference.shape}"
         )
     if ref.dtype != colour.dtype:
-        ref = from_unit(to_unit(ref, np.float64), colour.dtype)
+        ref = from_unit(as_unit(ref, np.float64), colour.dtype)
     progress = token(progress)
     grey = colour.ndim == 2
     planes = [(colour, ref)] if grey else [(colour[..., c], ref[..., c]) for c in range(3)]
@@ -199,5 +197,5 @@ def histogram_match(
         else:
             out[..., c] = matched
     progress(1.0, "Matching histogram")
-    return with_alpha(out, alpha)
+    return join_alpha(out, alpha)
 

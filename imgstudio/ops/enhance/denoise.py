@@ -13,15 +13,8 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image
-from imgstudio.ops.enhance._common import (
-    from_unit,
-    in_strips,
-    split_alpha,
-    to_uint8,
-    to_unit,
-    token,
-    with_alpha,
-)
+from imgstudio.ops._pixels import as_unit, from_unit, join_alpha, split_alpha, to_uint8, token
+from imgstudio.ops.enhance._common import in_strips
 
 #: OpenCV's recommended patch and search window sizes for non-local means.
 _NLM_TEMPLATE = 7
@@ -60,8 +53,6 @@ def nl_means(
     import cv2
 
     image = check_image(image)
-    if not h > 0:
-        raise ValueError(f"h must be > 0; got {h!r}")
     colour, alpha = split_alpha(image)
     x8 = to_uint8(colour)
     t, s = _NLM_TEMPLATE, _NLM_SEARCH
@@ -79,8 +70,8 @@ def nl_means(
 
     out8 = in_strips(x8, fn, halo=t // 2 + s // 2, cost=0.4 * t * s * s,
                      progress=token(progress), message="Non-local means")
-    out = out8 if image.dtype == np.uint8 else from_unit(to_unit(out8), image.dtype)
-    return with_alpha(out, alpha)
+    out = out8 if image.dtype == np.uint8 else from_unit(as_unit(out8), image.dtype)
+    return join_alpha(out, alpha)
 
 
 @operation("enhance.anisotropic_diffusion", title="Anisotropic diffusion (Perona–Malik)",
@@ -124,17 +115,11 @@ def anisotropic_diffusion(
         Diffused image, same shape and dtype.
     """
     image = check_image(image)
-    if not 0 < gamma <= 0.25:
-        raise ValueError(f"gamma must be in (0, 0.25]; got {gamma!r}")
-    if not kappa > 0:
-        raise ValueError(f"kappa must be > 0; got {kappa!r}")
-    if niter < 1:
-        raise ValueError(f"niter must be >= 1; got {niter}")
     if option not in (1, 2):
         raise ValueError(f"option must be 1 or 2; got {option!r}")
     progress = token(progress)
     colour, alpha = split_alpha(image)
-    u = to_unit(colour).astype(np.float32, copy=True)
+    u = as_unit(colour).astype(np.float32, copy=True)
     inv_k = np.float32(255.0 / kappa)
     g = np.float32(gamma)
     step = np.empty_like(u)
@@ -161,7 +146,7 @@ def anisotropic_diffusion(
         step *= g
         u += step
     progress(1.0, "Anisotropic diffusion")
-    return with_alpha(from_unit(u, image.dtype), alpha)
+    return join_alpha(from_unit(u, image.dtype), alpha)
 
 
 def _tv_chambolle(f: np.ndarray, weight: float, eps: float, max_iter: int,
@@ -234,11 +219,9 @@ def tv_denoise(
         Denoised image, same shape and dtype.
     """
     image = check_image(image)
-    if not weight > 0:
-        raise ValueError(f"weight must be > 0; got {weight!r}")
     progress = token(progress)
     colour, alpha = split_alpha(image)
-    f = to_unit(colour)
+    f = as_unit(colour)
     if f.ndim == 2:
         out = _tv_chambolle(f, weight, 2.0e-4, 200, progress)
     else:
@@ -247,7 +230,7 @@ def tv_denoise(
             out[..., c] = _tv_chambolle(np.ascontiguousarray(f[..., c]), weight, 2.0e-4, 200,
                                         progress.sub(c / 3, (c + 1) / 3))
     progress(1.0)
-    return with_alpha(from_unit(out, image.dtype), alpha)
+    return join_alpha(from_unit(out, image.dtype), alpha)
 
 
 def _wavelet_shrink(plane: np.ndarray, wavelet: str, mode: str,
@@ -344,8 +327,6 @@ def wavelet_denoise(
         raise ValueError(f"wavelet must be a PyWavelets wavelet name; got {wavelet!r}") from None
     if not filt.orthogonal:
         raise ValueError(f"wavelet must be orthogonal; got {wavelet!r}")
-    if sigma is not None and not sigma >= 0:
-        raise ValueError(f"sigma must be >= 0 or None; got {sigma!r}")
     if pywt.dwtn_max_level(image.shape[:2], filt) < 1:
         raise ValueError(
             f"image {image.shape[:2]} is too small for wavelet {wavelet}: both sides need at "
@@ -353,7 +334,7 @@ def wavelet_denoise(
         )
     progress = token(progress)
     colour, alpha = split_alpha(image)
-    f = to_unit(colour)
+    f = as_unit(colour)
     planes = [f] if f.ndim == 2 else [f[..., c] for c in range(f.shape[2])]
     results = []
     for i, plane in enumerate(planes):
@@ -361,4 +342,4 @@ def wavelet_denoise(
         results.append(_wavelet_shrink(plane, wavelet, mode, sigma))
     progress(1.0, "Wavelet denoise")
     out = results[0] if f.ndim == 2 else np.stack(results, axis=-1)
-    return with_alpha(from_unit(out, image.dtype), alpha)
+    return join_alpha(from_unit(out, image.dtype), alpha)

@@ -9,7 +9,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image
-from imgstudio.ops.enhance._common import from_unit, split_alpha, to_unit, token, with_alpha
+from imgstudio.ops._pixels import as_unit, from_unit, join_alpha, split_alpha, token
 
 FilterKind = Literal[
     "ideal_lowpass",
@@ -96,12 +96,6 @@ def frequency_filter(
     from scipy import fft
 
     image = check_image(image)
-    if not cutoff > 0:
-        raise ValueError(f"cutoff must be > 0; got {cutoff!r}")
-    if order < 1:
-        raise ValueError(f"order must be >= 1; got {order}")
-    if not width > 0:
-        raise ValueError(f"width must be > 0; got {width!r}")
     h, w = image.shape[:2]
     ky = np.arange(h, dtype=np.float32) / 2
     kx = np.arange(w, dtype=np.float32) / 2
@@ -110,7 +104,7 @@ def frequency_filter(
     offset = np.float32(0.5 if kind.endswith("_highpass") else 0.0)
     progress = token(progress)
     colour, alpha = split_alpha(image)
-    unit = to_unit(colour)
+    unit = as_unit(colour)
     planes = [unit] if unit.ndim == 2 else [unit[..., c] for c in range(unit.shape[2])]
     out = np.empty(unit.shape, np.float32)
     for c, plane in enumerate(planes):
@@ -124,4 +118,4 @@ def frequency_filter(
         else:
             out[..., c] = filtered
     progress(1.0, "Frequency filter")
-    return with_alpha(from_unit(out, image.dtype), alpha)
+    return join_alpha(from_unit(out, image.dtype), alpha)

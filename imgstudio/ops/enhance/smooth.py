@@ -14,7 +14,8 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image, dtype_max
-from imgstudio.ops.enhance._common import in_strips, split_alpha, to_unit, token, with_alpha
+from imgstudio.ops._pixels import as_unit, join_alpha, split_alpha, token
+from imgstudio.ops.enhance._common import in_strips
 
 
 def _cap_float(out: np.ndarray) -> np.ndarray:
@@ -54,8 +55,6 @@ def gaussian(
     import cv2
 
     image = check_image(image)
-    if not sigma >= 0:
-        raise ValueError(f"sigma must be >= 0; got {sigma!r}")
     if sigma == 0:
         return image.copy()
     colour, alpha = split_alpha(image)
@@ -68,7 +67,7 @@ def gaussian(
         progress=token(progress),
         message="Gaussian blur",
     )
-    return with_alpha(_cap_float(out), alpha)
+    return join_alpha(_cap_float(out), alpha)
 
 
 @operation("enhance.median", title="Median", menu="Filters/Denoise")
@@ -103,7 +102,7 @@ def median(
     import cv2
 
     image = check_image(image)
-    if ksize < 1 or ksize % 2 == 0:
+    if ksize % 2 == 0:
         raise ValueError(f"ksize must be a positive odd number; got {ksize}")
     if ksize == 1:
         return image.copy()
@@ -125,7 +124,7 @@ def median(
         cost = 25.0 * ksize * ksize  # selection over the window
     out = in_strips(colour, fn, halo=ksize // 2, cost=cost, progress=token(progress),
                     message="Median")
-    return with_alpha(out, alpha)
+    return join_alpha(out, alpha)
 
 
 @operation("enhance.bilateral", title="Bilateral", menu="Filters/Denoise")
@@ -165,17 +164,11 @@ def bilateral(
     import cv2
 
     image = check_image(image)
-    if d < 1:
-        raise ValueError(f"d must be >= 1; got {d}")
-    if not sigma_color > 0:
-        raise ValueError(f"sigma_color must be > 0; got {sigma_color!r}")
-    if not sigma_space > 0:
-        raise ValueError(f"sigma_space must be > 0; got {sigma_space!r}")
     colour, alpha = split_alpha(image)
     if colour.dtype == np.uint8:
         work, sc = colour, sigma_color
     else:
-        work, sc = to_unit(colour), sigma_color / 255.0
+        work, sc = as_unit(colour), sigma_color / 255.0
     out = in_strips(
         work,
         lambda x: cv2.bilateralFilter(x, d, sc, sigma_space),
@@ -187,7 +180,7 @@ def bilateral(
     if image.dtype == np.uint16:
         out *= 65535.0
         out = np.rint(out, out=out).astype(np.uint16)
-    return with_alpha(_cap_float(out), alpha)
+    return join_alpha(_cap_float(out), alpha)
 
 
 @operation("enhance.unsharp_mask", title="Unsharp mask", menu="Filters/Sharpen")
@@ -222,10 +215,6 @@ def unsharp_mask(
     from skimage.filters import unsharp_mask as sk_unsharp
 
     image = check_image(image)
-    if not radius >= 0:
-        raise ValueError(f"radius must be >= 0; got {radius!r}")
-    if not amount >= 0:
-        raise ValueError(f"amount must be >= 0; got {amount!r}")
     colour, alpha = split_alpha(image)
     axis = 2 if colour.ndim == 3 else None  # not -1: skimage 0.26 then slices axis 0
     dtype = image.dtype
@@ -242,4 +231,4 @@ def unsharp_mask(
     out = in_strips(colour, fn, halo=halo, cost=20.0 + 3.0 * (2 * halo + 1),
                     progress=token(progress),
                     message="Unsharp mask")
-    return with_alpha(out, alpha)
+    return join_alpha(out, alpha)

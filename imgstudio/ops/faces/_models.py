@@ -21,7 +21,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from imgstudio.core.progress import Progress
-from imgstudio.core.types import dtype_max
+from imgstudio.ops._pixels import rgb_uint8, token
 
 Detector = Literal["hog", "cnn", "haar"]
 DETECTORS: tuple[str, ...] = ("hog", "cnn", "haar")
@@ -124,11 +124,6 @@ def load_model(kind: str) -> tuple[Any, threading.Lock]:
 
 # -- progress and cancellation ----------------------------------------------------------------
 
-def ensure_progress(progress: Progress | None) -> Progress:
-    """``progress`` or a silent token when the op was called directly without one."""
-    return progress if progress is not None else Progress()
-
-
 def interruptible(func: Callable[[], T], progress: Progress, poll: float = 0.05) -> T:
     """Run the blocking ``func`` in a helper thread and poll ``progress.check()`` meanwhile.
 
@@ -162,18 +157,11 @@ def to_rgb8(image: np.ndarray, name: str = "image") -> np.ndarray:
 
     Gray is replicated, alpha dropped, uint16 and float32 [0, 1] rescaled to 0–255.
     """
-    if image.dtype == np.uint8:
-        rgb8 = image
-    elif image.dtype in (np.uint16, np.float32):
-        scaled = image.astype(np.float32) * np.float32(255.0 / dtype_max(image.dtype))
-        rgb8 = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-    else:
+    if image.dtype not in (np.uint8, np.uint16, np.float32):
         raise ValueError(f"{name} must be uint8, uint16 or float32; got {image.dtype}")
-    if rgb8.ndim == 2:
-        rgb8 = np.repeat(rgb8[..., None], 3, axis=2)
-    elif rgb8.ndim != 3 or rgb8.shape[2] not in (3, 4):
+    if image.ndim != 2 and (image.ndim != 3 or image.shape[2] not in (3, 4)):
         raise ValueError(f"{name} must have shape (H, W), (H, W, 3) or (H, W, 4); got {image.shape}")
-    return np.ascontiguousarray(rgb8[..., :3])
+    return rgb_uint8(image)
 
 
 # -- detection --------------------------------------------------------------------------------
@@ -210,7 +198,7 @@ def detect_faces(
     check_detector(detector)
     if upsample < 0:
         raise ValueError(f"upsample must be >= 0; got {upsample}")
-    progress = ensure_progress(progress)
+    progress = token(progress)
     h, w = rgb8.shape[:2]
     found: list[tuple[float, float, float, float, float]] = []  # x0, y0, x1, y1 (exclusive), score
     if detector == "hog":

@@ -9,10 +9,10 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image
+from imgstudio.ops._pixels import token, warped_like
 from imgstudio.ops.faces._models import (
     Detector,
     detect_faces,
-    ensure_progress,
     eye_centres_5,
     pick_face,
     shape_of,
@@ -57,11 +57,7 @@ def warp_similarity(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]
         matrix = matrix @ back
     out = cv2.warpAffine(src, matrix, size, flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    if image.ndim == 3 and out.ndim == 2:
-        out = out[..., None]
-    if image.dtype.kind == "f":
-        out = np.clip(out, 0.0, 1.0)
-    return out.astype(image.dtype, copy=False)
+    return warped_like(out, image)
 
 
 def similarity_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -140,11 +136,7 @@ def align(
     image = check_image(image)
     if reference is not None:
         reference = check_image(reference, "reference")
-    if size < 1:
-        raise ValueError(f"size must be >= 1; got {size}")
-    if padding < 0:
-        raise ValueError(f"padding must be >= 0; got {padding}")
-    progress = ensure_progress(progress)
+    progress = token(progress)
     progress(0.0, "detecting the face")
     rgb8 = to_rgb8(image)
     span = (0.0, 0.5) if reference is not None else (0.0, 0.9)

@@ -7,7 +7,8 @@ from typing import Annotated
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Boxes, Image, Range, check_image
-from imgstudio.ops.faces._models import Detector, detect_faces, ensure_progress, to_rgb8
+from imgstudio.ops._pixels import token
+from imgstudio.ops.faces._models import Detector, detect_faces, to_rgb8
 
 
 @operation("faces.detect", title="Detect faces", menu="Faces")
@@ -59,9 +60,7 @@ def detect(
         every label ``"face"``.
     """
     image = check_image(image)
-    if upsample < 0:
-        raise ValueError(f"upsample must be >= 0; got {upsample}")
-    progress = ensure_progress(progress)
+    progress = token(progress)
     progress(0.0, f"detecting faces ({detector})")
     faces = detect_faces(to_rgb8(image), detector, upsample, threshold, progress)
     progress(1.0, f"{len(faces)} face(s)")

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Points, Range, check_image
-from imgstudio.ops.faces._models import Detector, ensure_progress, face_points
+from imgstudio.ops._pixels import token
+from imgstudio.ops.faces._models import Detector, face_points
 
 
 @operation("faces.landmarks", title="Face landmarks", menu="Faces")
@@ -60,7 +61,7 @@ def landmarks(
     image = check_image(image)
     if model not in (68, 5):
         raise ValueError(f"model must be 68 or 5; got {model!r}")
-    progress = ensure_progress(progress)
+    progress = token(progress)
     progress(0.0, "detecting faces")
     points = face_points(image, model=model, face=face, detector=detector, progress=progress)
     progress(1.0, f"{len(points)} landmarks")

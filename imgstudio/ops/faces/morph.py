@@ -14,8 +14,9 @@ import numpy as np
 
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
-from imgstudio.core.types import Image, Points, Range, check_image, check_points, dtype_max
-from imgstudio.ops.faces._models import Detector, ensure_progress, face_points
+from imgstudio.core.types import Image, Points, Range, check_image, check_points
+from imgstudio.ops._pixels import clip_to_dtype, from_unit, luma, to_unit, token
+from imgstudio.ops.faces._models import Detector, face_points
 
 #: Landmarks the operation detects when points are not given: dlib's 68-point model.
 LANDMARK_MODEL = 68
@@ -154,10 +155,7 @@ def morph_frame(img_a: np.ndarray, img_b: np.ndarray, pts_a: np.ndarray, pts_b: 
     if alpha > 0.0:
         warped = cv2.remap(img_b, bx, by, flags, borderMode=border).reshape(img_b.shape)
         frame += np.float32(alpha) * warped.astype(np.float32)
-    top = dtype_max(img_a.dtype)
-    if img_a.dtype.kind == "f":
-        return np.clip(frame, 0.0, top).astype(img_a.dtype)
-    return np.clip(np.rint(frame), 0.0, top).astype(img_a.dtype)
+    return clip_to_dtype(frame, img_a.dtype)
 
 
 def _match_layout(other: np.ndarray, image: np.ndarray) -> np.ndarray:
@@ -165,7 +163,7 @@ def _match_layout(other: np.ndarray, image: np.ndarray) -> np.ndarray:
     import cv2
 
     h, w = image.shape[:2]
-    vals = other.astype(np.float32) / np.float32(dtype_max(other.dtype))
+    vals = to_unit(other, np.float32)
     if vals.shape[:2] != (h, w):
         vals = cv2.resize(vals, (w, h), interpolation=cv2.INTER_AREA
                           if vals.shape[0] * vals.shape[1] > h * w else cv2.INTER_LINEAR)
@@ -177,17 +175,13 @@ def _match_layout(other: np.ndarray, image: np.ndarray) -> np.ndarray:
     alpha = vals[..., 3] if have == 4 else np.ones((h, w), np.float32)
     if want == 1:
         if colour.ndim == 3:
-            colour = colour @ np.float32([0.299, 0.587, 0.114])
+            colour = luma(colour)
         out = colour
     else:
         if colour.ndim == 2:
             colour = np.repeat(colour[..., None], 3, axis=2)
         out = colour if want == 3 else np.dstack([colour, alpha])
-    top = dtype_max(image.dtype)
-    out = out * np.float32(top)
-    if image.dtype.kind == "f":
-        return np.clip(out, 0.0, top).astype(image.dtype)
-    return np.clip(np.rint(out), 0.0, top).astype(image.dtype)
+    return from_unit(out, image.dtype)
 
 
 def _prepare(
@@ -202,7 +196,7 @@ def _prepare(
     the border points."""
     image = check_image(image)
     other = check_image(other, "other")
-    progress = ensure_progress(progress)
+    progress = token(progress)
     if points_a is None:
         progress(0.0, "finding landmarks in image")
         points_a = face_points(image, model=LANDMARK_MODEL, detector=detector,
@@ -330,10 +324,6 @@ def morph(
         "no face found" where points must be detected; point sets of different lengths or
         outside their images.
     """
-    if frames < 2:
-        raise ValueError(f"frames must be >= 2; got {frames}")
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1]; got {alpha!r}")
     image, other, pts_a, pts_b, progress = _prepare(image, other, points_a, points_b,
                                                     detector, progress)
     progress(0.6, f"morphing (alpha {alpha:g})")

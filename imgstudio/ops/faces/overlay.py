@@ -8,12 +8,12 @@ import numpy as np
 
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
-from imgstudio.core.types import Image, Range, check_image, dtype_max
+from imgstudio.core.types import Image, Range, check_image
+from imgstudio.ops._pixels import from_unit, luma, to_unit, token
 from imgstudio.ops.faces._models import (
     MOUTH_68,
     Detector,
     detect_faces,
-    ensure_progress,
     eye_centres_5,
     shape_of,
     to_rgb8,
@@ -51,7 +51,7 @@ def placement(points5: np.ndarray, mouth: np.ndarray | None, anchor: str, scale:
 
 def _as_rgba_float(overlay: np.ndarray) -> np.ndarray:
     """The overlay as premultiplied float32 RGBA in [0, 1] (no alpha channel = opaque)."""
-    vals = overlay.astype(np.float32) / np.float32(dtype_max(overlay.dtype))
+    vals = to_unit(overlay, np.float32)
     if vals.ndim == 2:
         vals = np.dstack([vals, vals, vals, np.ones_like(vals)])
     elif vals.shape[2] == 3:
@@ -80,11 +80,9 @@ def composite(image: np.ndarray, overlay_premult: np.ndarray, matrix: np.ndarray
     warped = cv2.warpAffine(overlay_premult, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     src_rgb, src_a = warped[..., :3], warped[..., 3:]
-    top = np.float32(dtype_max(image.dtype))
-    region = image[y0:y1, x0:x1].astype(np.float32) / top
+    region = to_unit(image[y0:y1, x0:x1], np.float32)
     if image.ndim == 2:
-        luma = src_rgb @ np.float32([0.299, 0.587, 0.114])
-        out = luma + region * (1.0 - src_a[..., 0])
+        out = luma(src_rgb) + region * (1.0 - src_a[..., 0])
     elif image.shape[2] == 3:
         out = src_rgb + region * (1.0 - src_a)
     else:
@@ -94,8 +92,7 @@ def composite(image: np.ndarray, overlay_premult: np.ndarray, matrix: np.ndarray
         colour = np.divide(premult, out_a, out=np.zeros_like(premult), where=out_a > 0)
         out = np.dstack([colour, out_a])
     result = image.copy()
-    out = np.clip(out, 0.0, 1.0) * top
-    result[y0:y1, x0:x1] = out if image.dtype.kind == "f" else np.rint(out)
+    result[y0:y1, x0:x1] = from_unit(out, image.dtype)
     return result
 
 
@@ -150,9 +147,7 @@ def overlay(
     overlay = check_image(overlay, "overlay")
     if anchor not in WIDTH_FACTOR:
         raise ValueError(f"anchor must be one of eyes, nose, mouth; got {anchor!r}")
-    if scale <= 0:
-        raise ValueError(f"scale must be > 0; got {scale!r}")
-    progress = ensure_progress(progress)
+    progress = token(progress)
     progress(0.0, "detecting faces")
     rgb8 = to_rgb8(image)
     faces = detect_faces(rgb8, detector, progress=progress.sub(0.0, 0.8))

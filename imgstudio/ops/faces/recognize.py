@@ -11,12 +11,12 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Boxes, Image, Range, Table, check_image
+from imgstudio.ops._pixels import token
 from imgstudio.ops.faces._models import (
     Detector,
     Face,
     check_detector,
     detect_faces,
-    ensure_progress,
     load_model,
     shape_of,
     to_rgb8,
@@ -37,7 +37,7 @@ def face_descriptors(
 ) -> list[tuple[Face, np.ndarray]]:
     """Every detected face of an 8-bit RGB image with its 128-D descriptor, most confident
     first (5-point landmarks → ``face_recognition_model_v1.compute_face_descriptor``)."""
-    progress = ensure_progress(progress)
+    progress = token(progress)
     faces = detect_faces(rgb8, detector, progress=progress.sub(0.0, 0.5))
     model, lock = load_model("recognition")
     out = []
@@ -81,7 +81,7 @@ def embed(
     """
     image = check_image(image)
     check_detector(detector)
-    progress = ensure_progress(progress)
+    progress = token(progress)
     progress(0.0, "detecting faces")
     found = face_descriptors(to_rgb8(image), detector, progress)
     progress(1.0, f"{len(found)} face(s)")
@@ -193,9 +193,7 @@ def recognize(
     """
     image = check_image(image)
     check_detector(detector)
-    if tolerance < 0:
-        raise ValueError(f"tolerance must be >= 0; got {tolerance!r}")
-    progress = ensure_progress(progress)
+    progress = token(progress)
     progress(0.0, "reading the gallery")
     files = gallery_files(gallery)
     names, vectors = [], []

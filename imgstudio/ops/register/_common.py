@@ -1,38 +1,11 @@
-"""Helpers shared by the registration operations: grey conversion, warping, matrices."""
+"""Helpers shared by the registration operations: input checks, warping, matrices."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from imgstudio.core.types import check_image, dtype_max
-
-# ITU-R 601 luma weights, as basic.grayscale uses.
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-
-def grey_float(image: np.ndarray) -> np.ndarray:
-    """``image`` as a contiguous float32 grey array in [0, 1] (RGB → luma, alpha ignored)."""
-    values = image.astype(np.float32) / np.float32(dtype_max(image.dtype))
-    if values.ndim == 3:
-        values = values[..., :3] @ _LUMA
-    return np.ascontiguousarray(values, dtype=np.float32)
-
-
-def grey_u8(image: np.ndarray) -> np.ndarray:
-    """``image`` as a contiguous uint8 grey array (RGB → luma, alpha ignored)."""
-    return np.ascontiguousarray(np.clip(np.rint(grey_float(image) * 255.0), 0, 255).astype(np.uint8))
-
-
-def rgb_u8(image: np.ndarray) -> np.ndarray:
-    """``image`` as a contiguous uint8 RGB array (grey is repeated, alpha dropped)."""
-    top = dtype_max(image.dtype)
-    if image.dtype == np.uint8:
-        values = image
-    else:
-        values = np.clip(np.rint(image.astype(np.float32) * (255.0 / top)), 0, 255).astype(np.uint8)
-    if values.ndim == 2:
-        values = np.repeat(values[..., None], 3, axis=2)
-    return np.ascontiguousarray(values[..., :3])
+from imgstudio.core.types import check_image
+from imgstudio.ops._pixels import warped_like
 
 
 def check_pair(image: np.ndarray, fixed: np.ndarray, min_size: int = 1) -> None:
@@ -63,11 +36,7 @@ def warp_to_fixed(image: np.ndarray, fixed_to_moving: np.ndarray, fixed_shape: t
         out = cv2.warpAffine(src, m[:2], (cols, rows), flags=flags, borderMode=cv2.BORDER_CONSTANT)
     else:
         out = cv2.warpPerspective(src, m, (cols, rows), flags=flags, borderMode=cv2.BORDER_CONSTANT)
-    if image.ndim == 3 and out.ndim == 2:
-        out = out[..., None]
-    if image.dtype.kind == "f":
-        out = np.clip(out, 0.0, 1.0)
-    return out.astype(image.dtype, copy=False)
+    return warped_like(out, image)
 
 
 def invert_matrix(matrix: np.ndarray, what: str) -> np.ndarray:

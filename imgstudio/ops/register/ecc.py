@@ -10,7 +10,8 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, Registered
-from imgstudio.ops.register._common import check_pair, grey_float, invert_matrix, warp_to_fixed
+from imgstudio.ops._pixels import grey_unit, token
+from imgstudio.ops.register._common import check_pair, invert_matrix, warp_to_fixed
 
 #: OpenCV is called for this many iterations at a time (progress and cancel in between).
 CHUNK = 25
@@ -96,8 +97,8 @@ def register_ecc(
     check_pair(image, fixed, min_size=4)
     if gauss_filt_size % 2 == 0:
         raise ValueError(f"gauss_filt_size must be odd; got {gauss_filt_size}")
-    template = grey_float(fixed)
-    moving = grey_float(image)
+    template = grey_unit(fixed, np.float32)
+    moving = grey_unit(image, np.float32)
     motion_type = {
         "translation": cv2.MOTION_TRANSLATION,
         "euclidean": cv2.MOTION_EUCLIDEAN,
@@ -105,7 +106,7 @@ def register_ecc(
         "homography": cv2.MOTION_HOMOGRAPHY,
     }[motion]
     warp = np.eye(3 if motion == "homography" else 2, 3, dtype=np.float32)
-    progress = progress or Progress()
+    progress = token(progress)
     done, rho, last_rho = 0, 0.0, None
     while done < iterations:
         progress.check()

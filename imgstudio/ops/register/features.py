@@ -10,13 +10,8 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, Registered, Table
-from imgstudio.ops.register._common import (
-    check_pair,
-    grey_u8,
-    invert_matrix,
-    rgb_u8,
-    warp_to_fixed,
-)
+from imgstudio.ops._pixels import grey_unit, rgb_uint8, to_uint8, token
+from imgstudio.ops.register._common import check_pair, invert_matrix, warp_to_fixed
 
 #: Fewer good matches than this cannot define a homography.
 MIN_MATCHES = 4
@@ -112,11 +107,11 @@ def register_features(
     import cv2
 
     check_pair(image, fixed)
-    progress = progress or Progress()
+    progress = token(progress)
     progress(0.0, "detecting keypoints in the image")
-    kp_moving, desc_moving, norm = detect(grey_u8(image), detector)
+    kp_moving, desc_moving, norm = detect(to_uint8(grey_unit(image, np.float32)), detector)
     progress(0.4, "detecting keypoints in the fixed image")
-    kp_fixed, desc_fixed, _ = detect(grey_u8(fixed), detector)
+    kp_fixed, desc_fixed, _ = detect(to_uint8(grey_unit(fixed, np.float32)), detector)
     progress(0.8, "matching")
     good = []
     if desc_moving is not None and desc_fixed is not None and len(kp_fixed) >= 2:
@@ -140,9 +135,10 @@ def register_features(
     progress(0.9, "warping")
     fixed_to_moving = invert_matrix(homography, "register.features")
     inlier_matches = [m for m, keep in zip(good, mask.ravel(), strict=True) if keep]
+    cv2.setRNGSeed(0)  # drawMatches colours each match from OpenCV's RNG: same picture every run
     picture = cv2.drawMatches(
-        cv2.cvtColor(rgb_u8(image), cv2.COLOR_RGB2BGR), kp_moving,
-        cv2.cvtColor(rgb_u8(fixed), cv2.COLOR_RGB2BGR), kp_fixed, inlier_matches, None,
+        cv2.cvtColor(rgb_uint8(image), cv2.COLOR_RGB2BGR), kp_moving,
+        cv2.cvtColor(rgb_uint8(fixed), cv2.COLOR_RGB2BGR), kp_fixed, inlier_matches, None,
         flags=cv2.DrawMatchesFlags_NOT_DRAW_SINGLE_POINTS,
     )
     table = Table({

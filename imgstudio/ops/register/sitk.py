@@ -10,7 +10,8 @@ import numpy as np
 from imgstudio.core.progress import Cancelled, Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, Registered
-from imgstudio.ops.register._common import check_pair, grey_float, invert_matrix, warp_to_fixed
+from imgstudio.ops._pixels import grey_unit, token
+from imgstudio.ops.register._common import check_pair, invert_matrix, warp_to_fixed
 
 #: Multi-resolution schedule: shrink factors and the matching Gaussian sigmas (pixels).
 SHRINK_FACTORS = (4, 2, 1)
@@ -166,8 +167,9 @@ def register_sitk(
     import SimpleITK as sitk
 
     check_pair(image, fixed, min_size=4)
-    fixed_img = sitk.GetImageFromArray(grey_float(fixed))
-    moving_img = sitk.GetImageFromArray(grey_float(image))
+    progress = token(progress)
+    fixed_img = sitk.GetImageFromArray(grey_unit(fixed, np.float32))
+    moving_img = sitk.GetImageFromArray(grey_unit(image, np.float32))
 
     reg = sitk.ImageRegistrationMethod()
     if metric == "mattes":
@@ -226,8 +228,6 @@ def register_sitk(
         if cancelled:
             reg.StopRegistration()
             return
-        if progress is None:
-            return
         level = reg.GetCurrentLevel()
         done = min(reg.GetOptimizerIteration() / max(iterations, 1), 1.0)
         try:
@@ -238,8 +238,7 @@ def register_sitk(
             reg.StopRegistration()
 
     reg.AddCommand(sitk.sitkIterationEvent, on_iteration)
-    if progress is not None:
-        progress(0.0, "registering")
+    progress(0.0, "registering")
     try:
         final = reg.Execute(fixed_img, moving_img)
     except RuntimeError as exc:
@@ -255,8 +254,7 @@ def register_sitk(
     fixed_to_moving = _affine_of(final, fixed.shape)
     matrix = invert_matrix(fixed_to_moving, "register.sitk")
     out = warp_to_fixed(image, fixed_to_moving, fixed.shape)
-    if progress is not None:
-        progress(1.0, "done")
+    progress(1.0, "done")
     return SitkRegistered(
         image=out, matrix=matrix, metric_values=tuple(values),
         stop_condition=reg.GetOptimizerStopConditionDescription(),

@@ -8,8 +8,8 @@ import numpy as np
 
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
-from imgstudio.core.types import Image, check_image, dtype_max
-from imgstudio.ops.register._common import rgb_u8
+from imgstudio.core.types import Image, check_image
+from imgstudio.ops._pixels import as_unit, from_unit, rgb_uint8, token
 
 #: Resolutions (megapixels) of registration and seam estimation, as cv2.Stitcher uses.
 WORK_MEGAPIX = 0.6
@@ -45,7 +45,7 @@ def _prepare(images: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarra
     for i, image in enumerate(images):
         if min(image.shape[:2]) < 2:
             raise ValueError(f"images[{i}] is too small to stitch: {image.shape}")
-        bgr.append(np.ascontiguousarray(cv2.cvtColor(rgb_u8(image), cv2.COLOR_RGB2BGR)))
+        bgr.append(np.ascontiguousarray(cv2.cvtColor(rgb_uint8(image), cv2.COLOR_RGB2BGR)))
         if image.ndim == 3 and image.shape[2] == 4:
             masks.append(np.where(image[..., 3] > 0, 255, 0).astype(np.uint8))
         else:
@@ -148,7 +148,7 @@ def stitch(
         raise ValueError(f"images: need more images: at least 2 to stitch; got {len(images)}")
     for i, image in enumerate(images):
         check_image(image, f"images[{i}]")
-    progress = progress or Progress()
+    progress = token(progress)
     scans = mode == "scans"
     bgr, masks = _prepare(images)
     area = max(im.shape[0] * im.shape[1] for im in bgr)
@@ -255,7 +255,4 @@ def _finish(mosaic: np.ndarray, coverage: np.ndarray, images: list[np.ndarray]) 
     dtype = images[0].dtype
     if dtype == np.uint8:
         return np.ascontiguousarray(out)
-    scaled = out.astype(np.float32) * np.float32(dtype_max(dtype) / 255.0)
-    if dtype.kind == "f":
-        return np.ascontiguousarray(np.clip(scaled, 0.0, 1.0).astype(dtype))
-    return np.ascontiguousarray(np.rint(scaled).astype(dtype))
+    return np.ascontiguousarray(from_unit(as_unit(out), dtype))

@@ -1,5 +1,5 @@
-"""Helpers shared by the restoration operations: point spread functions, float conversion,
-per-channel application with alpha carried through, and casting back to the input dtype."""
+"""Helpers shared by the restoration operations: point spread functions and per-channel
+application with alpha carried through."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 
 from imgstudio.core.progress import Progress
-from imgstudio.core.types import dtype_max
+from imgstudio.ops._pixels import from_unit_like, n_colour_channels, to_unit, token
 
 PSF = Literal["gaussian", "box", "motion"]
 
@@ -58,31 +58,14 @@ def make_psf(psf: str, size: int, angle: float = 0.0) -> np.ndarray:
     raise ValueError(f"psf must be one of gaussian, box, motion; got {psf!r}")
 
 
-def check_psf_fits(image: np.ndarray, size: int) -> None:
-    """``ValueError`` naming ``size`` when the PSF is larger than the image."""
+def fitting_psf(image: np.ndarray, psf: str, size: int, angle: float) -> np.ndarray:
+    """:func:`make_psf` for deconvolving ``image``; ``ValueError`` naming ``size`` when the PSF
+    is larger than the image."""
     if size > min(image.shape[:2]):
         raise ValueError(
             f"size must not exceed the image's smaller side ({min(image.shape[:2])}); got {size}"
         )
-
-
-def as_float(image: np.ndarray) -> np.ndarray:
-    """``image`` as float64 in [0, 1]."""
-    return image.astype(np.float64) / dtype_max(image.dtype)
-
-
-def cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Float ``values`` in [0, 1] back to ``dtype``: clipped, scaled and rounded for integers."""
-    dtype = np.dtype(dtype)
-    values = np.clip(values, 0.0, 1.0)
-    if dtype.kind == "f":
-        return values.astype(dtype)
-    return np.rint(values * dtype_max(dtype)).astype(dtype)
-
-
-def colour_channels(image: np.ndarray) -> int:
-    """The number of colour channels (alpha excluded): 1 for grey, 3 for RGB(A)."""
-    return 1 if image.ndim == 2 else 3
+    return make_psf(psf, size, angle)
 
 
 def per_channel(
@@ -96,16 +79,13 @@ def per_channel(
     The result is cast back to the input dtype; an alpha channel is carried through untouched.
     ``func`` receives a sub-progress token for its channel.
     """
-    progress = progress or Progress()
-    x = as_float(image)
-    n = colour_channels(image)
+    progress = token(progress)
+    x = to_unit(image)
+    n = n_colour_channels(image)
     planes = []
     for c in range(n):
         plane = x if image.ndim == 2 else x[..., c]
         progress(c / n, f"{message} ({c + 1}/{n})" if n > 1 else message)
         planes.append(func(plane, progress.sub(c / n, (c + 1) / n)))
     progress(1.0, message)
-    out = cast(planes[0] if image.ndim == 2 else np.stack(planes, axis=-1), image.dtype)
-    if image.ndim == 3 and image.shape[2] == 4:
-        out = np.concatenate([out, image[..., 3:]], axis=-1)
-    return out
+    return from_unit_like(planes[0] if image.ndim == 2 else np.stack(planes, axis=-1), image)

@@ -20,14 +20,8 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image
-from imgstudio.ops.restore._common import (
-    LAPLACIAN,
-    PSF,
-    cast,
-    check_psf_fits,
-    make_psf,
-    per_channel,
-)
+from imgstudio.ops._pixels import colour_part, from_unit_like, token
+from imgstudio.ops.restore._common import LAPLACIAN, PSF, fitting_psf, make_psf, per_channel
 
 _SIZE = Annotated[int, Range(1, 99)]
 _ANGLE = Annotated[float, Range(-180.0, 180.0)]
@@ -147,18 +141,16 @@ def add_noise(
     from skimage.util import random_noise
 
     image = check_image(image)
-    progress = progress or Progress()
+    progress = token(progress)
     progress(0.0, "Adding noise")
-    colour = image if image.ndim == 2 else image[..., :3]
+    colour = colour_part(image)
     if mode in ("gaussian", "speckle"):
         kwargs = {"var": amount**2}
     elif mode == "s&p":
         kwargs = {"amount": amount}
     else:
         kwargs = {}
-    noisy = cast(random_noise(colour, mode=mode, rng=seed, clip=True, **kwargs), image.dtype)
-    if image.ndim == 3 and image.shape[2] == 4:
-        noisy = np.concatenate([noisy, image[..., 3:]], axis=-1)
+    noisy = from_unit_like(random_noise(colour, mode=mode, rng=seed, clip=True, **kwargs), image)
     progress(1.0, "Adding noise")
     return noisy
 
@@ -204,8 +196,7 @@ def wiener(
     from skimage import restoration
 
     image = check_image(image)
-    check_psf_fits(image, size)
-    kernel = make_psf(psf, size, angle)
+    kernel = fitting_psf(image, psf, size, angle)
 
     def restore(plane: np.ndarray, _progress: Progress) -> np.ndarray:
         h, w = plane.shape
@@ -252,8 +243,7 @@ def unsupervised_wiener(
     from skimage import restoration
 
     image = check_image(image)
-    check_psf_fits(image, size)
-    kernel = make_psf(psf, size, angle)
+    kernel = fitting_psf(image, psf, size, angle)
     max_iter = 200
 
     def restore(plane: np.ndarray, sub: Progress) -> np.ndarray:
@@ -309,8 +299,7 @@ def pseudo_inverse(
         The restored image, same shape and dtype as ``image``.
     """
     image = check_image(image)
-    check_psf_fits(image, size)
-    kernel = make_psf(psf, size, angle)
+    kernel = fitting_psf(image, psf, size, angle)
 
     def transfer(shape: tuple[int, int]) -> np.ndarray:
         h = _otf(kernel, shape)
@@ -357,8 +346,7 @@ def cls(
         The restored image, same shape and dtype as ``image``.
     """
     image = check_image(image)
-    check_psf_fits(image, size)
-    kernel = make_psf(psf, size, angle)
+    kernel = fitting_psf(image, psf, size, angle)
 
     def transfer(shape: tuple[int, int]) -> np.ndarray:
         h = _otf(kernel, shape)

@@ -10,7 +10,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image
-from imgstudio.ops.restore._common import as_float, cast, colour_channels
+from imgstudio.ops._pixels import colour_part, from_unit_like, n_colour_channels, to_unit, token
 
 #: Sparse coder used while learning the dictionary ("cd" is 10× faster than "lars" on small
 #: or noisy patch sets and learns an equally good dictionary).
@@ -182,13 +182,13 @@ def dictionary_denoise(
     if patch_size > min(h, w):
         raise ValueError(f"patch_size must not exceed the image's smaller side ({min(h, w)}); "
                          f"got {patch_size}")
-    channels = colour_channels(image)
+    channels = n_colour_channels(image)
     features = patch_size * patch_size * channels
     if nonzero_coefs > min(n_components, features):
         raise ValueError(f"nonzero_coefs must be at most n_components ({n_components}) and the "
                          f"patch length ({features}); got {nonzero_coefs}")
-    progress = progress or Progress()
-    x = as_float(image if channels == 1 else image[..., :3])
+    progress = token(progress)
+    x = to_unit(colour_part(image))
     psize = (patch_size, patch_size)
 
     # 1. learn the dictionary
@@ -226,8 +226,6 @@ def dictionary_denoise(
         mean = flat.mean(axis=1, keepdims=True)
         rebuilt = omp_approximation(dictionary, flat - mean, nonzero_coefs)[3] + mean
         averager.add(rebuilt.reshape(rows, cols, *patches.shape[1:]), top)
-    out = cast(averager.result(), image.dtype)
+    out = from_unit_like(averager.result(), image)
     progress(1.0, "Dictionary learning")
-    if image.ndim == 3 and image.shape[2] == 4:
-        out = np.concatenate([out, image[..., 3:]], axis=-1)
     return out

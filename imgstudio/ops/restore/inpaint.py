@@ -9,7 +9,15 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image, check_labels
-from imgstudio.ops.restore._common import as_float, cast, colour_channels
+from imgstudio.ops._pixels import (
+    alpha_of,
+    colour_part,
+    from_unit,
+    join_alpha,
+    n_colour_channels,
+    to_unit,
+    token,
+)
 
 #: Iteration cap and stopping tolerance (largest change of a pixel, [0, 1] scale) of ``tv``.
 TV_MAX_ITER = 1000
@@ -123,9 +131,9 @@ def inpaint(
         return image.copy()
     if unknown.all():
         raise ValueError("mask covers the whole image: no known pixel to inpaint from")
-    progress = progress or Progress()
-    n = colour_channels(image)
-    colour = image if n == 1 else image[..., :3]
+    progress = token(progress)
+    n = n_colour_channels(image)
+    colour = colour_part(image)
     planes = [colour] if n == 1 else [np.ascontiguousarray(colour[..., c]) for c in range(n)]
     mask8 = unknown.astype(np.uint8)
 
@@ -143,19 +151,19 @@ def inpaint(
         from skimage.restoration import inpaint_biharmonic
 
         progress(0.0, "Inpainting (biharmonic)")
-        out = cast(inpaint_biharmonic(as_float(colour), unknown, split_into_regions=True,
-                                      channel_axis=None if n == 1 else -1), image.dtype)
+        filled = inpaint_biharmonic(to_unit(colour), unknown, split_into_regions=True,
+                                    channel_axis=None if n == 1 else -1)
+        out = from_unit(filled, image.dtype)
     elif method == "tv":
         filled = []
         for c, plane in enumerate(planes):
             sub = progress.sub(c / n, (c + 1) / n)
-            x = as_float(plane)
+            x = to_unit(plane)
             start = cv2.inpaint(x.astype(np.float32), mask8, 3, cv2.INPAINT_TELEA)
             filled.append(_tv_fill(x, unknown, start.astype(np.float64), sub))
-        out = cast(filled[0] if n == 1 else np.stack(filled, axis=-1), image.dtype)
+        out = from_unit(filled[0] if n == 1 else np.stack(filled, axis=-1), image.dtype)
     else:
         raise ValueError(f"method must be one of telea, ns, biharmonic, tv; got {method!r}")
     progress(1.0, "Inpainting")
-    if image.ndim == 3 and image.shape[2] == 4:
-        out = np.concatenate([out, image[..., 3:]], axis=-1)
-    return np.ascontiguousarray(out.astype(image.dtype, copy=False))
+    out = join_alpha(out.astype(image.dtype, copy=False), alpha_of(image))
+    return np.ascontiguousarray(out)

@@ -9,14 +9,12 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image
-from imgstudio.ops.restore._common import as_float
+from imgstudio.ops._pixels import grey_unit, token
 
 
 def _binary(image: np.ndarray) -> np.ndarray:
     """The observed spins ``y`` (±1): grey (BT.601) above the midpoint of its range is +1."""
-    x = as_float(image)
-    if x.ndim == 3:
-        x = x[..., :3] @ np.array([0.299, 0.587, 0.114])
+    x = grey_unit(image)
     mid = (float(x.min()) + float(x.max())) / 2.0
     return np.where(x > mid, 1, -1).astype(np.int8)
 
@@ -93,7 +91,7 @@ def mrf_denoise(
         The denoised mask: 1 where ``x = +1``, 0 elsewhere.
     """
     image = check_image(image)
-    progress = progress or Progress()
+    progress = token(progress)
     progress(0.0, "MRF denoising: scheduling")
     y = _binary(image)
     h, w = y.shape

@@ -10,7 +10,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, Result, Table, check_image
-from imgstudio.ops.restore._common import as_float, cast, colour_channels
+from imgstudio.ops._pixels import from_unit_like, n_colour_channels, to_unit, token
 
 Wavelet = Literal["haar", "db2", "db4", "db6", "db8", "sym4", "sym8", "coif1", "coif3",
                   "bior2.2", "bior4.4", "rbio2.2"]
@@ -70,9 +70,9 @@ def wavelet_compress(
     import pywt
 
     image = check_image(image)
-    progress = progress or Progress()
-    n = colour_channels(image)
-    x = as_float(image) * 255.0
+    progress = token(progress)
+    n = n_colour_channels(image)
+    x = to_unit(image) * 255.0
     names = ["gray"] if n == 1 else ["red", "green", "blue"]
     planes, totals, zeros = [], [], []
     for c in range(n):
@@ -85,9 +85,7 @@ def wavelet_compress(
         zeros.append(int(sum(np.count_nonzero(a == 0) for a in arrays)))
         h, w = plane.shape
         planes.append(pywt.waverec2(kept, wavelet, mode="symmetric")[:h, :w] / 255.0)
-    out = cast(planes[0] if n == 1 else np.stack(planes, axis=-1), image.dtype)
-    if image.ndim == 3 and image.shape[2] == 4:
-        out = np.concatenate([out, image[..., 3:]], axis=-1)
+    out = from_unit_like(planes[0] if n == 1 else np.stack(planes, axis=-1), image)
     progress(1.0, "Wavelet compression")
     table = Table({"channel": names, "coefficients": totals, "zeros": zeros,
                    "zero_fraction": [z / t for z, t in zip(zeros, totals, strict=True)]})

@@ -18,20 +18,16 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, Result, Table, check_image, dtype_max
+from imgstudio.ops._pixels import as_labels, colour_part, from_uint8, to_uint8, to_unit, token
 from imgstudio.ops.segment._common import (
     FIT_SAMPLE,
-    as_labels,
     chunks,
-    colour,
     distinct_count,
-    from_unit,
     layer,
     map_chunks,
     pixels,
     sample_rows,
-    to_uint8,
-    token,
-    unit,
+    seed_classes,
 )
 
 #: Added to the GMM covariances' diagonal (features in [0, 1]): keeps flat colour regions,
@@ -99,17 +95,15 @@ def kmeans(
 
     progress = token(progress)
     image = check_image(image)
-    if k < 2:
-        raise ValueError(f"k must be >= 2; got {k}")
     rows = pixels(image)
-    fit = unit(_fit_sample(rows, seed), image.dtype)
+    fit = to_unit(_fit_sample(rows, seed))
     n = min(k, distinct_count(fit))
     progress(0.05, "Fitting")
     with _sklearn_quiet():
         model = KMeans(n_clusters=n, n_init=1, random_state=seed).fit(fit)
     progress(0.2, "Labelling")
     labels = map_chunks(
-        len(rows), lambda s: model.predict(unit(rows[s], image.dtype)), progress.sub(0.2, 1.0),
+        len(rows), lambda s: model.predict(to_unit(rows[s])), progress.sub(0.2, 1.0),
         "Labelling",
     )
     return as_labels(labels.reshape(image.shape[:2]) + 1)
@@ -120,7 +114,7 @@ def kmeans(
 _SPACES = ("rgb", "ycrcb", "lab", "hsv")
 
 
-def colour_features(rows: np.ndarray, dtype: np.dtype, space: str) -> np.ndarray:
+def colour_features(rows: np.ndarray, space: str) -> np.ndarray:
     """(n, C) raw pixel rows -> float64 features in [0, 1] in colour ``space`` (via OpenCV).
 
     Grey rows (C = 1) are the intensity whatever ``space``. ycrcb: Y, Cr, Cb as OpenCV's float
@@ -129,7 +123,7 @@ def colour_features(rows: np.ndarray, dtype: np.dtype, space: str) -> np.ndarray
     """
     import cv2
 
-    rgb = unit(rows, dtype, np.float32)
+    rgb = to_unit(rows, np.float32)
     if rows.shape[1] == 1 or space == "rgb":
         return rgb.astype(np.float64)
     code = {"ycrcb": cv2.COLOR_RGB2YCrCb, "lab": cv2.COLOR_RGB2Lab, "hsv": cv2.COLOR_RGB2HSV}
@@ -195,12 +189,10 @@ def gmm(
     image = check_image(image)
     if color_space not in _SPACES:
         raise ValueError(f"color_space must be one of {', '.join(_SPACES)}; got {color_space!r}")
-    if n_components < 1:
-        raise ValueError(f"n_components must be >= 1; got {n_components}")
     rows = pixels(image)
 
     def features(part: np.ndarray) -> np.ndarray:
-        return colour_features(part, image.dtype, color_space)
+        return colour_features(part, color_space)
 
     if seeds is None:
         with _sklearn_quiet(single_blas_thread=True):
@@ -214,12 +206,7 @@ def gmm(
         return as_labels(labels.reshape(image.shape[:2]))
 
     flat = layer(seeds, image, "seeds").ravel()
-    classes = np.unique(flat)
-    classes = classes[classes > 0]
-    if len(classes) == 0:
-        raise ValueError("seeds is empty: paint at least two seed classes (non-zero values)")
-    if len(classes) < 2:
-        raise ValueError(f"seeds must contain at least two labels; got only {classes[0]}")
+    classes = seed_classes(flat, "classes")
     with _sklearn_quiet(single_blas_thread=True):
         labels = _gmm_classify(rows, flat, classes, n_components, seed, features, progress)
     return as_labels(labels.reshape(image.shape[:2]))
@@ -333,14 +320,10 @@ def fuzzy_cmeans(
     """
     progress = token(progress)
     image = check_image(image)
-    if clusters < 2:
-        raise ValueError(f"clusters must be >= 2; got {clusters}")
-    if not m > 1.0:
-        raise ValueError(f"m must be > 1; got {m}")
     rows = pixels(image)
     rng = np.random.default_rng(seed)
     idx = sample_rows(len(rows), FIT_SAMPLE, rng)
-    x = unit(rows if idx is None else rows[idx], image.dtype)
+    x = to_unit(rows if idx is None else rows[idx])
     n = min(clusters, distinct_count(x))
     centres = fuzzy_cmeans_fit(x, n, m, rng, progress.sub(0.0, 0.5))
     centres = centres[np.argsort(centres.mean(axis=1), kind="stable")]
@@ -348,7 +331,7 @@ def fuzzy_cmeans(
     best = np.empty(len(rows), np.float32)
     sub = progress.sub(0.5, 1.0)
     for part in chunks(len(rows), 1 << 16):
-        u = _fcm_memberships(_sq_dist(unit(rows[part], image.dtype), centres), m)
+        u = _fcm_memberships(_sq_dist(to_unit(rows[part]), centres), m)
         labels[part] = np.argmax(u, axis=1) + 1
         best[part] = u.max(axis=1)
         sub(part.stop / len(rows), "Memberships")
@@ -401,11 +384,6 @@ def _tolerant_regions(colours: np.ndarray, tolerance: int) -> np.ndarray:
     return labels.reshape(h, w) + 1
 
 
-def from_uint8(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """uint8 values back to ``dtype`` (x257 for uint16, /255 for float32)."""
-    return values.copy() if dtype == np.uint8 else from_unit(values / 255.0, dtype)
-
-
 @operation("segment.mean_shift", title="Mean shift", menu="Segment/Cluster")
 def mean_shift(
     image: Image,
@@ -448,12 +426,7 @@ def mean_shift(
 
     progress = token(progress)
     image = check_image(image)
-    if spatial_radius < 1 or color_radius <= 0:
-        name = "spatial_radius" if spatial_radius < 1 else "color_radius"
-        raise ValueError(f"{name} must be positive")
-    if tolerance < 0:
-        raise ValueError(f"tolerance must be >= 0; got {tolerance}")
-    rgb = to_uint8(colour(image))
+    rgb = to_uint8(colour_part(image), np.float64)
     bgr = np.ascontiguousarray(
         cv2.cvtColor(rgb, cv2.COLOR_GRAY2BGR) if rgb.ndim == 2 else rgb[..., ::-1]
     )
@@ -468,7 +441,7 @@ def mean_shift(
         packed |= filtered[..., 0]
         labels = label(packed, background=-1, connectivity=1)
     if image.ndim == 2:
-        out = from_uint8(filtered[..., 0], image.dtype)
+        out = np.ascontiguousarray(from_uint8(filtered[..., 0], image.dtype))
     else:
         out = image.copy()
         out[..., :3] = from_uint8(filtered[..., ::-1], image.dtype)

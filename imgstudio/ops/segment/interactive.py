@@ -10,15 +10,9 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Points, Range, check_image, check_points
-from imgstudio.ops.segment._common import (
-    as_labels,
-    colour,
-    grey_255,
-    layer,
-    run_sitk,
-    to_uint8,
-    token,
-)
+from imgstudio.ops._pixels import as_labels, colour_part, grey_8bit, to_uint8, token
+from imgstudio.ops._sitk import run_sitk
+from imgstudio.ops.segment._common import layer, seed_classes
 
 #: Largest image for the direct solver (about 2 GB of LU factors at this size).
 BF_MAX_PIXELS = 1_000_000
@@ -68,24 +62,17 @@ def random_walker(
     image = check_image(image)
     if mode not in ("cg_j", "cg", "bf"):
         raise ValueError(f"mode must be one of cg_j, cg, bf; got {mode!r}")
-    if beta < 0:
-        raise ValueError(f"beta must be >= 0; got {beta}")
     if mode == "bf" and image.shape[0] * image.shape[1] > BF_MAX_PIXELS:
         raise ValueError(
             f"mode bf (direct solver) is limited to {BF_MAX_PIXELS:,} pixels (its memory grows "
             f"faster than the image); use cg_j for this {image.shape[1]}x{image.shape[0]} image"
         )
     seeds = layer(seeds, image, "seeds")
-    values = np.unique(seeds)
-    values = values[values > 0]
-    if len(values) == 0:
-        raise ValueError("seeds is empty: paint at least two seed labels (non-zero values)")
-    if len(values) < 2:
-        raise ValueError(f"seeds must contain at least two labels; got only {values[0]}")
+    values = seed_classes(seeds)
     if seeds.all():  # nothing left to label
         return seeds.copy()
     progress(0.05, "Solving")
-    data = colour(image)
+    data = colour_part(image)
     if data.min() == data.max():
         # a constant image weighs every edge the same whatever beta, but skimage divides beta
         # by the data's standard deviation (0): use a ramp with beta = 0 (all weights 1)
@@ -157,8 +144,6 @@ def grabcut(
     mask = layer(mask, image, "mask")
     if mask.size and mask.max() > 4:
         raise ValueError(f"mask values must be 0-4 (see the docstring); got {mask.max()}")
-    if not 1 <= iterations:
-        raise ValueError(f"iterations must be >= 1; got {iterations}")
     outside = cv2.GC_PR_BGD if not np.isin(mask, (1, 4)).any() else cv2.GC_BGD
     lut = np.array([outside, cv2.GC_PR_FGD, cv2.GC_BGD, cv2.GC_FGD, cv2.GC_PR_BGD], np.uint8)
     gc_mask = lut[mask]
@@ -169,7 +154,7 @@ def grabcut(
         raise ValueError("mask must mark at least 5 foreground pixels (values 1 or 3)")
     if n_bg < 5:
         raise ValueError("mask must leave at least 5 background pixels (values 0, 2 or 4)")
-    rgb = to_uint8(colour(image))
+    rgb = to_uint8(colour_part(image), np.float64)
     bgr = np.ascontiguousarray(
         cv2.cvtColor(rgb, cv2.COLOR_GRAY2BGR) if rgb.ndim == 2 else rgb[..., ::-1]
     )
@@ -258,6 +243,6 @@ def region_grow(
     grow.SetSeedList(seed_list)
     grow.SetReplaceValue(1)
     progress(0.0, "Grey")
-    grey = sitk.GetImageFromArray(grey_255(image))
+    grey = sitk.GetImageFromArray(grey_8bit(image))
     out = run_sitk(grow, (grey,), progress.sub(0.2, 1.0), "Growing")
     return as_labels(sitk.GetArrayFromImage(out))

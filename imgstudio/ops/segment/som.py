@@ -10,7 +10,8 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, Result, check_image
-from imgstudio.ops.segment._common import as_labels, from_unit, nearest, pixels, token, unit
+from imgstudio.ops._pixels import as_labels, from_unit, to_unit, token
+from imgstudio.ops.segment._common import nearest, pixels
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,18 +111,12 @@ def som(
     """
     progress = token(progress)
     image = check_image(image)
-    for name, value, lo in (("rows", rows, 1), ("cols", cols, 1), ("iterations", iterations, 1)):
-        if value < lo:
-            raise ValueError(f"{name} must be >= {lo}; got {value}")
-    if sigma <= 0 or learning_rate <= 0:
-        name = "sigma" if sigma <= 0 else "learning_rate"
-        raise ValueError(f"{name} must be positive")
     flat = pixels(image)
     rng = np.random.default_rng(seed)
-    initial = unit(flat[rng.integers(0, len(flat), rows * cols)], image.dtype)
-    samples = unit(flat[rng.integers(0, len(flat), iterations)], image.dtype)
+    initial = to_unit(flat[rng.integers(0, len(flat), rows * cols)])
+    samples = to_unit(flat[rng.integers(0, len(flat), iterations)])
     weights = train_som(initial, samples, cols, sigma, learning_rate, progress.sub(0.0, 0.7))
-    winner = nearest(flat, image.dtype, weights, progress.sub(0.7, 1.0), "Labelling")
+    winner = nearest(flat, weights, progress.sub(0.7, 1.0), "Labelling")
     codebook = from_unit(weights, image.dtype)
     quantised = codebook[winner].reshape(image.shape[:2] + (flat.shape[1],))
     if image.ndim == 2:

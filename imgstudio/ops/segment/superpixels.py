@@ -8,18 +8,14 @@ import numpy as np
 
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
-from imgstudio.core.types import Image, Labels, Range, check_image, dtype_max
-from imgstudio.ops.segment._common import as_labels, colour, token
+from imgstudio.core.types import Image, Labels, Range, check_image
+from imgstudio.ops._pixels import as_labels, colour_part, to_8bit_units, token
 
 
 def _slic(image: np.ndarray, n_segments: int, compactness: float) -> np.ndarray:
     from skimage.segmentation import slic as sk_slic
 
-    if n_segments < 1:
-        raise ValueError(f"n_segments must be >= 1; got {n_segments}")
-    if compactness <= 0:
-        raise ValueError(f"compactness must be > 0; got {compactness}")
-    data = colour(image)
+    data = colour_part(image)
     return sk_slic(
         data, n_segments=int(n_segments), compactness=float(compactness), start_label=1,
         channel_axis=-1 if data.ndim == 3 else None,
@@ -143,12 +139,10 @@ def rag_merge(
 
     progress = token(progress)
     image = check_image(image)
-    if threshold < 0:
-        raise ValueError(f"threshold must be >= 0; got {threshold}")
     progress(0.05, "SLIC")
     superpixels = _slic(image, n_segments, compactness)
     progress(0.7, "Region adjacency graph")
-    data = colour(image).astype(np.float64) * (255.0 / dtype_max(image.dtype))
+    data = to_8bit_units(colour_part(image), image.dtype)
     if data.ndim == 2:
         data = np.repeat(data[..., None], 3, axis=2)
     graph = rag_mean_color(data, superpixels)

@@ -9,7 +9,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, check_image
-from imgstudio.ops.segment._common import as_labels, luma, token
+from imgstudio.ops._pixels import as_labels, grey, token
 
 
 def _threshold(
@@ -18,11 +18,11 @@ def _threshold(
     progress = token(progress)
     image = check_image(image)
     progress(0.0, "Grey")
-    grey = luma(image)
+    grey_image = grey(image)
     progress(0.6, "Threshold")
-    if grey.min() == grey.max():  # one value: nothing is above a threshold
-        return np.zeros(grey.shape, np.int32)
-    out = as_labels(grey > method(grey))
+    if grey_image.min() == grey_image.max():  # one value: nothing is above a threshold
+        return np.zeros(grey_image.shape, np.int32)
+    out = as_labels(grey_image > method(grey_image))
     progress(1.0, "Done")
     return out
 

@@ -15,15 +15,9 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image, check_points
-from imgstudio.ops.segment._common import (
-    as_labels,
-    grey_255,
-    grey_unit,
-    layer,
-    luma,
-    run_sitk,
-    token,
-)
+from imgstudio.ops._pixels import as_labels, grey, grey_8bit, to_unit, token
+from imgstudio.ops._sitk import run_sitk
+from imgstudio.ops.segment._common import layer
 
 
 def _foreground(grey: np.ndarray) -> np.ndarray:
@@ -43,11 +37,7 @@ def _distance_markers(
     from scipy import ndimage as ndi
     from skimage.feature import peak_local_max
 
-    if min_distance < 1:
-        raise ValueError(f"min_distance must be >= 1; got {min_distance}")
-    if footprint < 1:
-        raise ValueError(f"footprint must be >= 1; got {footprint}")
-    foreground = _foreground(luma(image))
+    foreground = _foreground(grey(image))
     distance = ndi.distance_transform_edt(foreground)
     components, count = ndi.label(foreground)
     peaks = peak_local_max(
@@ -96,6 +86,10 @@ def propose_markers(image: Image, *, min_distance: int = 20, footprint: int = 3)
         0 everywhere except one pixel per marker.
     """
     image = check_image(image)
+    if min_distance < 1:
+        raise ValueError(f"min_distance must be >= 1; got {min_distance}")
+    if footprint < 1:
+        raise ValueError(f"footprint must be >= 1; got {footprint}")
     return _distance_markers(image, min_distance, footprint)[0]
 
 
@@ -184,14 +178,12 @@ def watershed(
 
     progress = token(progress)
     image = check_image(image)
-    if compactness < 0:
-        raise ValueError(f"compactness must be >= 0; got {compactness}")
     progress(0.0, "Markers")
     if markers is not None:
         seeds = layer(markers, image, "markers")
         if not seeds.any():
             raise ValueError("markers is empty: paint at least one marker (non-zero value)")
-        gradient = sobel(grey_unit(image))
+        gradient = sobel(to_unit(grey(image)))
         progress(0.3, "Flooding")
         out = sk_watershed(gradient, seeds, compactness=compactness)
     else:
@@ -278,8 +270,6 @@ def sitk_watershed(
 
     progress = token(progress)
     image = check_image(image)
-    if level < 0:
-        raise ValueError(f"level must be >= 0; got {level}")
     seeds = None
     if markers is not None:
         seeds = layer(markers, image, "markers")
@@ -287,7 +277,7 @@ def sitk_watershed(
             raise ValueError("markers is empty: paint at least one marker (non-zero value)")
     progress(0.0, "Gradient")
     gradient = run_sitk(
-        sitk.GradientMagnitudeImageFilter(), (sitk.GetImageFromArray(grey_255(image)),),
+        sitk.GradientMagnitudeImageFilter(), (sitk.GetImageFromArray(grey_8bit(image)),),
         progress.sub(0.0, 0.2), "Gradient",
     )
     if seeds is None:
