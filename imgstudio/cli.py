@@ -136,16 +136,22 @@ def _load_checked(path: str) -> Any:
 
 def result_target(kind: Any, dtype: Any, src: str, out_dir: str) -> str:
     """Where ``batch`` writes the result of input file ``src``: the same name in ``out_dir``,
-    as PNG for labels (and for a non-8-bit result of a JPEG), CSV for points, JSON for shapes
-    or for a recipe whose result is no layer."""
+    except that labels go to PNG, a float image to TIFF (unless the input was TIFF or NPY), a
+    16-bit image of a JPEG, BMP or WebP to PNG, points to CSV, and shapes, or a recipe whose
+    result is no layer, to JSON."""
     from imgstudio.core.types import LayerKind
 
     stem, ext = os.path.splitext(os.path.basename(src))
+    low = ext.lower()
     if kind is None or kind == LayerKind.SHAPES:
         ext = ".json"
     elif kind == LayerKind.POINTS:
         ext = ".csv"
-    elif kind == LayerKind.LABELS or (ext.lower() in (".jpg", ".jpeg") and dtype != "uint8"):
+    elif kind == LayerKind.LABELS:
+        ext = ".png"
+    elif str(dtype) == "float32" and low not in (".tif", ".tiff", ".npy"):
+        ext = ".tif"
+    elif str(dtype) == "uint16" and low in (".jpg", ".jpeg", ".bmp", ".webp"):
         ext = ".png"
     return os.path.join(out_dir, stem + ext)
 

@@ -74,10 +74,7 @@ def prepare_operation(
     *,
     layer: Layer | None = None,
     inputs: dict[str, Layer | list[Layer] | None] | None = None,
-    output: str = "auto",
-    progress: Progress | None = None,
-    region: Region | None = None,
-    region_mask: np.ndarray | None = None,
+    **where: Any,
 ) -> Prepared:
     """Run ``op_id`` and build the one command that records its effect; change nothing.
 
@@ -86,18 +83,39 @@ def prepare_operation(
     thread. ``layer`` (default: the active layer) feeds the op's main input unless ``inputs``
     names one for it; ``inputs`` maps the op's other layer inputs to layers. ``output`` is
     ``"replace"`` (write an image result into ``layer``), ``"new_layer"`` or ``"auto"``:
-    replace when the op maps an image layer to an image, else add new layers. Raises whatever
-    the op raises (``ValueError`` naming a bad parameter).
-
-    ``region`` (a selection's bounding box) with an optional boolean ``region_mask`` of the
-    layer's size restricts the op: it runs on the region's crop of the main input and of its
-    aligned inputs (reference images stay whole), and a same-sized image result changes only
-    the selected pixels (labels results are placed back at the region, zero elsewhere).
+    replace when the op maps an image layer to an image, else add new layers; ``progress``,
+    ``region`` and ``region_mask`` are as in :func:`prepare_invocation`. Raises whatever the op
+    raises (``ValueError`` naming a bad parameter).
     """
     spec = registry.get(op_id)
     layer = layer if layer is not None else document.active
     chosen = input_layers(spec, layer, inputs)
     invocation = Invocation.from_layers(spec, chosen, dict(params or {}))
+    return prepare_invocation(document, invocation, chosen, layer=layer, **where)
+
+
+def prepare_invocation(
+    document: Document,
+    invocation: Invocation,
+    chosen: dict[str, Any],
+    *,
+    layer: Layer | None = None,
+    output: str = "auto",
+    progress: Progress | None = None,
+    region: Region | None = None,
+    region_mask: np.ndarray | None = None,
+) -> Prepared:
+    """:func:`prepare_operation` for an invocation already made (and so validated) from the
+    layers ``chosen`` (see :func:`input_layers`), e.g. on the editor's UI thread.
+
+    ``region`` (a selection's bounding box) with an optional boolean ``region_mask`` of the
+    layer's size restricts the op: it runs on the region's crop of the main input and of its
+    aligned inputs (reference images stay whole), and a same-sized image result changes only
+    the selected pixels (labels results are placed back at the region, zero elsewhere).
+    ``progress`` is checked once more before a pixel edit is recorded.
+    """
+    spec = invocation.spec
+    op_id = spec.id
     first = spec.inputs[0] if spec.inputs else None
     main = chosen.get(first.name) if first is not None else None
     window = None
@@ -172,24 +190,11 @@ def commit(history: History, document: Document, prepared: Prepared) -> Prepared
     return prepared
 
 
-def apply_operation(
-    document: Document,
-    history: History,
-    op_id: str,
-    params: dict[str, Any] | None = None,
-    *,
-    layer: Layer | None = None,
-    inputs: dict[str, Layer | list[Layer] | None] | None = None,
-    output: str = "auto",
-    progress: Progress | None = None,
-    region: Region | None = None,
-    region_mask: np.ndarray | None = None,
-) -> Prepared:
-    """:func:`prepare_operation` then :func:`commit`: run an op on the document as one step.
+def apply_operation(document: Document, history: History, op_id: str,
+                    params: dict[str, Any] | None = None, **options: Any) -> Prepared:
+    """:func:`prepare_operation` (``options``: its keywords) then :func:`commit`: run an op on
+    the document as one step.
 
     A failed or cancelled op raises and leaves the document and the history untouched.
     """
-    prepared = prepare_operation(document, op_id, params, layer=layer, inputs=inputs,
-                                 output=output, progress=progress, region=region,
-                                 region_mask=region_mask)
-    return commit(history, document, prepared)
+    return commit(history, document, prepare_operation(document, op_id, params, **options))

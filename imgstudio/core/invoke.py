@@ -151,41 +151,35 @@ class Invocation:
                     layers: Mapping[str, Layer | Sequence[Layer] | None],
                     params: Mapping[str, Any]) -> Invocation:
         """From layers: ``layers`` maps input names to a layer (a list for list inputs)."""
-        unknown = set(layers) - {i.name for i in spec.inputs}
-        if unknown:
-            raise ValueError(f"{spec.id} has no input {sorted(unknown)[0]!r}")
-        values: dict[str, Any] = {}
-        for ispec in spec.inputs:
-            chosen = layers.get(ispec.name)
-            if chosen is None:
-                continue
-            if isinstance(chosen, Layer):
-                chosen = [chosen] if ispec.many else chosen
-            elif not ispec.many:
-                raise ValueError(f"{spec.id}: {ispec.name} takes one layer")
-            if ispec.many:
-                values[ispec.name] = [layer_input(spec.id, ispec, x) for x in chosen]
-            else:
-                values[ispec.name] = layer_input(spec.id, ispec, chosen)
-        return cls.bind(spec, **values, **dict(params))
+        return cls._from(spec, layers, params, Layer,
+                         lambda ispec, layer: layer_input(spec.id, ispec, layer))
 
     @classmethod
     def from_files(cls, spec: OperationSpec, files: Mapping[str, str | Sequence[str]],
                    params: Mapping[str, Any]) -> Invocation:
         """From files: ``files`` maps input names to a path (a list for list inputs)."""
-        unknown = set(files) - {i.name for i in spec.inputs}
+        return cls._from(spec, files, params, str,
+                         lambda ispec, path: read_layer_file(ispec.kind, path, ispec.name))
+
+    @classmethod
+    def _from(cls, spec: OperationSpec, given: Mapping[str, Any], params: Mapping[str, Any],
+              single: type, read: Any) -> Invocation:
+        """``given`` maps input names to one ``single`` item (a layer, a path) or a list of
+        them; ``read(ispec, item)`` gives an item's data."""
+        unknown = set(given) - {i.name for i in spec.inputs}
         if unknown:
             raise ValueError(f"{spec.id} has no input {sorted(unknown)[0]!r}")
         values: dict[str, Any] = {}
         for ispec in spec.inputs:
-            if ispec.name not in files:
+            chosen = given.get(ispec.name)
+            if chosen is None:
                 continue
-            paths = files[ispec.name]
-            if ispec.many:
-                paths = [paths] if isinstance(paths, str) else list(paths)
-                values[ispec.name] = [read_layer_file(ispec.kind, p, ispec.name) for p in paths]
-            else:
-                values[ispec.name] = read_layer_file(ispec.kind, str(paths), ispec.name)
+            items = [chosen] if isinstance(chosen, single) else list(chosen)
+            if not ispec.many and len(items) != 1:
+                what = "layer" if single is Layer else "file"
+                raise ValueError(f"{spec.id}: {ispec.name} takes one {what}; got {len(items)}")
+            data = [read(ispec, item) for item in items]
+            values[ispec.name] = data if ispec.many else data[0]
         return cls.bind(spec, **values, **dict(params))
 
     def cropped(self, region: Region, shape: tuple[int, int]) -> Invocation:
@@ -337,7 +331,8 @@ def write_layer_file(kind: LayerKind | str, value: Any, path: str) -> None:
 
     kind = LayerKind(kind)
     if kind == LayerKind.POINTS:
-        rows = "".join(f"{x!r},{y!r}\n" for x, y in np.asarray(value, float).reshape(-1, 2))
+        rows = "".join(f"{float(x)!r},{float(y)!r}\n"
+                       for x, y in np.asarray(value, float).reshape(-1, 2))
         atomic_write_text(path, "x,y\n" + rows)
         return
     if kind == LayerKind.SHAPES:

@@ -161,3 +161,109 @@ def test_importing_the_cli_does_not_load_qt():
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+# -- recipes: batch --layer, script, whole-recipe checks -------------------------------------------
+
+def _seeded_recipe(path):
+    save_recipe(path, Recipe(("photo", "Seeds"), (
+        RecipeStep("segment.random_walker", {"beta": 90.0}, {"image": "photo", "seeds": "Seeds"},
+                   "Walker"),
+        RecipeStep("measure.regions", {}, {"labels": "Walker"}))))
+
+
+def _seeds_png(path, shape):
+    seeds = np.zeros(shape[:2], np.uint8)
+    seeds[2:6, 2:6], seeds[-6:-2, -6:-2] = 1, 2
+    save_image(path, seeds)
+    return seeds
+
+
+def test_batch_binds_other_sources_with_layer(tmp_path, astronaut_small):
+    import imgstudio.api as api
+
+    src = tmp_path / "in"
+    src.mkdir()
+    save_image(src / "a.png", astronaut_small)
+    seeds = _seeds_png(tmp_path / "seeds.png", astronaut_small.shape)
+    _seeded_recipe(tmp_path / "r.json")
+    proc = imgstudio("batch", str(tmp_path / "r.json"), str(src), str(tmp_path / "out"),
+                     "--layer", f"Seeds={tmp_path / 'seeds.png'}")
+    assert proc.returncode == 0, proc.stderr
+    expected = api.run("segment.random_walker", astronaut_small, seeds=seeds.astype(np.int32),
+                       beta=90.0)
+    assert np.array_equal(load_image(tmp_path / "out" / "a.png"), expected.astype(np.uint8))
+    table = json.loads((tmp_path / "out" / "a.json").read_text())
+    assert table[0]["op"] == "measure.regions" and "area" in table[0]["result"]["columns"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "source layer 'Seeds' is not given"),
+    (["--layer", "Other=x.png"], "no other source layer 'Other'"),
+    (["--layer", "Seeds=missing.png"], "--layer Seeds: no such file"),
+])
+def test_batch_source_layer_errors_exit_2_before_any_file(tmp_path, astronaut_small, extra,
+                                                         message):
+    src = tmp_path / "in"
+    src.mkdir()
+    save_image(src / "a.png", astronaut_small)
+    _seeded_recipe(tmp_path / "r.json")
+    proc = imgstudio("batch", str(tmp_path / "r.json"), str(src), str(tmp_path / "out"), *extra,
+                     cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("recipe, message", [
+    ({"format": "imgstudio-recipe", "version": 2, "sources": ["p"], "steps": [
+        {"op": "basic.invert", "inputs": {"image": "p"}, "output": "p"},
+        {"op": "basic.gamma", "params": {"gamma": "lots"}, "inputs": {"image": "p"},
+         "output": "p"}]}, "step 2 (basic.gamma): gamma must be a number"),
+    ({"format": "imgstudio-recipe", "version": 2, "sources": ["p"], "steps": [
+        {"op": "basic.nothing", "inputs": {"image": "p"}, "output": "p"}]},
+     "step 1 (basic.nothing): unknown operation"),
+    ({"format": "imgstudio-recipe", "version": 2, "sources": ["p"], "steps": [
+        {"op": "basic.invert", "inputs": {"image": "q"}, "output": "p"}]}, "layer 'q'"),
+    ({"format": "imgstudio-recipe", "version": 2, "steps": "nope"}, "no 'steps' list"),
+])
+@pytest.mark.parametrize("command", ["batch", "script"])
+def test_a_bad_recipe_is_one_line_naming_the_step(tmp_path, recipe, message, command):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(recipe))
+    (tmp_path / "in").mkdir()
+    args = [str(tmp_path / "in"), str(tmp_path / "out")] if command == "batch" else []
+    proc = imgstudio(command, str(path), *args)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_deeply_nested_json_is_a_clear_error_not_a_traceback(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"format": "imgstudio-recipe", "version": 2, "steps": ['
+                    + "[" * 200_000 + "]" * 200_000 + "]}")
+    for command in ("script", "batch"):
+        extra = [str(tmp_path), str(tmp_path / "out")] if command == "batch" else []
+        proc = imgstudio(command, str(path), *extra)
+        assert proc.returncode == 2 and "nested too deeply" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_script_command_writes_a_runnable_script(tmp_path, astronaut_small):
+    _seeded_recipe(tmp_path / "r.json")
+    proc = imgstudio("script", str(tmp_path / "r.json"), "-o", str(tmp_path / "replay.py"))
+    assert proc.returncode == 0, proc.stderr
+    save_image(tmp_path / "a.png", astronaut_small)
+    _seeds_png(tmp_path / "seeds.png", astronaut_small.shape)
+    run = subprocess.run([sys.executable, str(tmp_path / "replay.py"), str(tmp_path / "a.png"),
+                          str(tmp_path / "o.png"), f"Seeds={tmp_path / 'seeds.png'}"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    src = tmp_path / "in"
+    src.mkdir()
+    save_image(src / "a.png", astronaut_small)
+    batch = imgstudio("batch", str(tmp_path / "r.json"), str(src), str(tmp_path / "out"),
+                      "--layer", f"Seeds={tmp_path / 'seeds.png'}")
+    assert batch.returncode == 0, batch.stderr
+    assert (tmp_path / "o.png").read_bytes() == (tmp_path / "out" / "a.png").read_bytes()
+    to_stdout = imgstudio("script", str(tmp_path / "r.json"))
+    assert to_stdout.stdout == (tmp_path / "replay.py").read_text()
