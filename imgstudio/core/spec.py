@@ -83,8 +83,9 @@ class ParamSpec:
 
     @property
     def widget(self) -> str:
-        """The name of the form editor for this parameter's kind."""
-        return KINDS[self.kind].widget
+        """The name of the form editor for this parameter's kind ("" for an unknown kind)."""
+        kind = KINDS.get(self.kind)
+        return kind.widget if kind is not None else ""
 
     def to_json(self) -> dict[str, Any]:
         default = None if self.required else plain(self.default)

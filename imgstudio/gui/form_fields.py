@@ -1,4 +1,4 @@
-"""Parameter editors, one class per parameter kind; :data:`FIELD_TYPES` is the table.
+"""Parameter editors, one class per kind of editor; :data:`FIELD_TYPES` is the table.
 
 Each editor builds its widgets, reads a Python value (``get``; None for "automatic") and shows
 one (``set``). It calls ``notify`` on user changes; the form silences programmatic ones.
@@ -333,14 +333,13 @@ class _ColorField(Field):
         self.button.setStyleSheet(f"QPushButton {{ background: {c.hex()}; color: {ink}; }}")
 
 
-#: The one table from parameter kind to editor.
+#: The one table from a parameter kind's ``widget`` (:mod:`imgstudio.core.kinds`) to its editor.
 FIELD_TYPES: dict[str, type[Field]] = {
-    "int": _NumberField,
-    "float": _NumberField,
-    "bool": _BoolField,
-    "choice": _ChoiceField,
-    "str": _TextField,
-    "path": _PathField,
+    "number": _NumberField,
+    "check": _BoolField,
+    "combo": _ChoiceField,
+    "line": _TextField,
+    "file": _PathField,
     "color": _ColorField,
-    "floats": _FloatsField,
+    "numbers": _FloatsField,
 }

@@ -1,22 +1,25 @@
 """Parameter forms generated from an :class:`~imgstudio.core.spec.OperationSpec` (magicgui-style).
 
-One table maps a parameter kind to its editor (:data:`FIELD_TYPES`); an unknown kind is a
-``TypeError`` when the form is built. Layer inputs other than the first (the active layer is
-``image``) become layer pickers filtered by kind and kept in sync with the document; each
-starts on :func:`default_layer` (a layer named like the input, else for seeds/markers/masks the
-active or newest layer of that kind; optional inputs on "(none)").
+Each parameter kind (:mod:`imgstudio.core.kinds`) names an editor; :data:`FIELD_TYPES` maps
+that name to the editor class, so a new kind is one entry in the kinds table (and a new editor,
+when none fits, one entry here); a kind whose editor is missing is a ``TypeError`` when the
+form is built. Layer inputs other than the first (the active layer is ``image``) become layer
+pickers filtered by kind and kept in sync with the document; each starts on
+:func:`default_layer` (a layer named like the input, else for seeds/markers/masks the active
+or newest layer of that kind; optional inputs on "(none)").
 
 ==========  ===========================================================================
-kind        editor
+editor      widgets (kinds)
 ==========  ===========================================================================
-int         ``QSpinBox`` (+ ``QSlider`` when both bounds are finite)
-float       ``QDoubleSpinBox`` (+ ``QSlider`` when both bounds are finite)
-bool        ``QCheckBox``
-choice      ``QComboBox`` of the choices (an enum member shows its value)
-str         ``QLineEdit``
-path        ``QLineEdit`` + "…" button (``QFileDialog``)
-color       a button painted in the colour (``QColorDialog`` on click)
-floats      ``QLineEdit`` of comma-separated numbers, checked with ``ParamSpec.coerce``
+number      ``QSpinBox`` / ``QDoubleSpinBox`` (+ ``QSlider`` when both bounds are finite)
+            (int, float)
+check       ``QCheckBox`` (bool)
+combo       ``QComboBox`` of the choices; an enum member shows its value (choice)
+line        ``QLineEdit`` (str)
+file        ``QLineEdit`` + "…" button, ``QFileDialog`` (path)
+color       a button painted in the colour, ``QColorDialog`` on click (color)
+numbers     ``QLineEdit`` of comma-separated numbers, checked with ``ParamSpec.coerce``
+            (floats)
 ==========  ===========================================================================
 
 ``T | None`` ("automatic") adds an *auto* checkbox to int/float/bool/choice/color editors:
@@ -40,19 +43,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgstudio.core.kinds import plain
 from imgstudio.core.document import Document, Layer
+from imgstudio.core.kinds import plain
 from imgstudio.core.spec import InputSpec, OperationSpec
 from imgstudio.core.types import LayerKind
 from imgstudio.gui.form_fields import FIELD_TYPES, Field, initial_value, label_for
 from imgstudio.gui.panels import ModelLink
 
-__all__ = ["FIELD_TYPES", "NAME_HINTS", "NONE_TEXT", "ParamForm", "default_layer", "remember_values"]
+__all__ = ["FIELD_TYPES", "NONE_TEXT", "ParamForm", "default_layer", "remember_values"]
 
 NONE_TEXT = "(none)"
-#: Words in a layer's name that make it the default for an input (lower case; otherwise the
-#: input's own name): "Seeds 2" for ``seeds``, "Propose watershed markers of …" for ``markers``.
-NAME_HINTS: dict[str, tuple[str, ...]] = {"seeds": ("seed",), "markers": ("marker",)}
 
 
 class _LayerPicker:
@@ -143,8 +143,11 @@ class _LayerPicker:
 
 
 def _named_like(layer: Layer, ispec: InputSpec) -> bool:
-    words = NAME_HINTS.get(ispec.name, (ispec.name.lower(),))
-    return any(word in layer.name.lower() for word in words)
+    """The layer's name holds the input's name, or its singular ("Seeds 2" for ``seeds``,
+    "Propose watershed markers of …" for ``markers``, "Marker" too)."""
+    word = ispec.name.lower().replace("_", " ")
+    word = word[:-1] if word.endswith("s") and len(word) > 3 else word
+    return word in layer.name.lower()
 
 
 def default_layer(ispec: InputSpec, document: Document,
@@ -152,7 +155,8 @@ def default_layer(ispec: InputSpec, document: Document,
     """The layer a single-layer picker starts on (``first_kind``: the kind of the op's first
     input, the active layer).
 
-    A layer named like the input (:data:`NAME_HINTS`) wins: the active one, else the topmost. Otherwise an optional input starts on
+    A layer named like the input (its name or singular) wins: the active one, else the
+    topmost. Otherwise an optional input starts on
     (none), and a required one on, for an input of the first input's kind (a reference image),
     the bottom-most layer other than the active one; for another kind (seeds, markers), the
     active layer when it is of that kind (being painted), else the topmost, usually the newest.
@@ -201,9 +205,11 @@ class ParamForm(QWidget):
             layout.addRow(label, picker.widget)
         self.fields: dict[str, Field] = {}
         for p in spec.params:
-            cls = FIELD_TYPES.get(p.kind)
+            cls = FIELD_TYPES.get(p.widget)
             if cls is None:
-                raise TypeError(f"{spec.id}: parameter {p.name} has unknown kind {p.kind!r}")
+                missing = f" (its editor {p.widget!r} does not exist)" if p.widget else ""
+                raise TypeError(f"{spec.id}: parameter {p.name} has unknown kind {p.kind!r}"
+                                + missing)
             field = cls(p, self._notify)
             self.fields[p.name] = field
             label = QLabel(label_for(p.name))

@@ -180,10 +180,15 @@ class MainWindow(QMainWindow):
             group.addAction(act)
             self.tool_actions[name] = act
         self.tool_actions["pan"].setChecked(True)
-        self.act_image_search = a("Image &Search…", self.show_search_dialog, None,
-                                  "Find the source of an image in an indexed folder", "Tools")
-        self.act_face_morph = a("&Face Morph…", self.show_face_morph, None,
-                                "Morph one face into another: landmarks, frames, GIF/MP4", "Tools")
+        #: Tools menu entries of the wizards the operations declare, by wizard name.
+        self.wizard_actions: dict[str, QAction] = {}
+        openers = {"image_search": self.show_search_dialog, "face_morph": self.show_face_morph}
+        for spec in registry.all_specs().values():
+            wizard = spec.editor.wizard
+            if wizard is not None and wizard.name in openers \
+                    and wizard.name not in self.wizard_actions:
+                self.wizard_actions[wizard.name] = a(wizard.title, openers[wizard.name], None,
+                                                     wizard.tip, "Tools")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -214,8 +219,8 @@ class MainWindow(QMainWindow):
         for act in self.tool_actions.values():
             tools.addAction(act)
         tools.addSeparator()
-        tools.addAction(self.act_image_search)
-        tools.addAction(self.act_face_morph)
+        for act in self.wizard_actions.values():
+            tools.addAction(act)
         self.op_actions = add_operation_menus(bar, list(registry.all_specs().values()),
                                               self.choose_operation)
         for spec_id, act in self.op_actions.items():

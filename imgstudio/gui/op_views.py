@@ -1,16 +1,16 @@
-"""Op-specific views in the Histogram dock, following the Operation panel's current op.
+"""The views an operation declares beside the histogram, following the Operation panel's op.
 
-- ``enhance.histogram_match``: over the histogram of the active layer (the source), the
-  histograms of the ``reference`` layer picked in the form and, after a preview or Apply, of the
-  ``result``; after Apply the active layer holds the result, so the source as it was before is
-  overlaid too (``source``).
-- ``enhance.frequency_filter``: a spectrum view under the histogram, ``log(1 + |FFT|)`` of the
-  active layer's grey, downscaled to at most :data:`SPECTRUM_SIDE` pixels a side, zero frequency
-  at the centre, with the filter's cut-off drawn as a circle (a notch: its ring and width).
+- :class:`~imgstudio.core.editor.HistogramOverlay`: over the histogram of the active layer (the
+  source), the histograms of the layers picked in the form for the declared inputs and, after a
+  preview or Apply, of the ``result``; after Apply the active layer holds the result, so the
+  source as it was before is overlaid too (``source``).
+- :class:`~imgstudio.core.editor.Spectrum`: a view under the histogram of what the op's
+  ``compute`` returns for the active layer (a spectrum, zero frequency at the centre), with the
+  circles its ``rings`` gives for the form's parameters.
 
 :class:`OpViews` is the controller: it listens to the Operation panel's signals and the
-document, and drives the :class:`~imgstudio.gui.panels.histogram.HistogramPanel`. The maths
-(:func:`spectrum_grey`, :func:`log_spectrum`) is plain numpy/OpenCV.
+document, and drives the :class:`~imgstudio.gui.panels.histogram.HistogramPanel`. The maths is
+the op's own, reached through its spec.
 """
 
 from __future__ import annotations
@@ -25,58 +25,16 @@ from PySide6.QtCore import QObject, QRectF, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from imgstudio.core.document import Layer
+from imgstudio.core.editor import HistogramOverlay, Spectrum
 from imgstudio.core.spec import OperationSpec
-from imgstudio.core.types import LayerKind, dtype_max
+from imgstudio.core.types import LayerKind
 from imgstudio.gui.panels import ModelLink
 from imgstudio.gui.panels.histogram import HistogramPanel
 from imgstudio.gui.panels.operation import OperationPanel
 from imgstudio.gui.preview import PreviewResult
 
-MATCH = "enhance.histogram_match"
-FREQUENCY = "enhance.frequency_filter"
-#: The spectrum is computed on the grey image downscaled to at most this many pixels a side.
-SPECTRUM_SIDE = 512
 SPECTRUM_DEBOUNCE_MS = 100
 _RING_COLOUR = (255, 170, 0)
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601, as basic.grayscale
-
-
-def spectrum_grey(image: np.ndarray, max_side: int = SPECTRUM_SIDE) -> np.ndarray:
-    """BT.601 grey of ``image`` as float32 in [0, 1], fitted into ``max_side`` × ``max_side``.
-
-    Large images are first strided to at most ``2 * max_side`` a side (cheap), then averaged
-    down with ``cv2.INTER_AREA``; alpha is ignored. Frequencies stay in cycles per image, so a
-    radius in the op's spectrum units is the same radius here.
-    """
-    import cv2
-
-    h, w = image.shape[:2]
-    step = max(1, math.ceil(max(h, w) / (2 * max_side)))
-    small = image[::step, ::step]
-    unit = small.astype(np.float32)
-    if small.dtype.kind != "f":
-        unit *= np.float32(1.0 / dtype_max(small.dtype))
-    if unit.ndim == 3:
-        unit = unit[..., 0] if unit.shape[2] < 3 else unit[..., :3] @ _LUMA
-    gh, gw = unit.shape
-    if max(gh, gw) > max_side:
-        scale = max_side / max(gh, gw)
-        size = (max(1, min(max_side, round(gw * scale))), max(1, min(max_side, round(gh * scale))))
-        unit = cv2.resize(unit, size, interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(unit, dtype=np.float32)
-
-
-def log_spectrum(grey: np.ndarray) -> np.ndarray:
-    """``log(1 + |FFT|)`` of a 2-D array, zero frequency moved to ``(h // 2, w // 2)``."""
-    return np.log1p(np.abs(np.fft.fftshift(np.fft.fft2(grey)))).astype(np.float32)
-
-
-def filter_rings(kind: str, cutoff: float, width: float) -> tuple[list[float], list[float]]:
-    """(solid, dashed) circle radii that show a frequency filter's cut-off in the spectrum."""
-    if kind == "notch":
-        half = width / 2.0
-        return [cutoff], [r for r in (cutoff - half, cutoff + half) if r > 0]
-    return [cutoff], []
 
 
 class SpectrumView(QWidget):
@@ -154,7 +112,8 @@ class OpViews(QObject):
         self.spectrum_view = SpectrumView(histogram)
         histogram.layout().insertWidget(1, self.spectrum_view, 1)
         self.spectrum_view.hide()
-        self._op_id: str | None = None
+        self._overlay: HistogramOverlay | None = None
+        self._spectrum: Spectrum | None = None
         self._overlays: dict[str, np.ndarray] = {}  # name -> array, in drawing order
         self._before: np.ndarray | None = None  # the layer (strided) when Apply started
         self._spectrum_layer: Layer | None = None
@@ -174,35 +133,42 @@ class OpViews(QObject):
 
     # -- op and form ------------------------------------------------------------------------
     def _on_operation(self, spec: OperationSpec | None) -> None:
-        self._op_id = spec.id if spec is not None else None
+        self._overlay = spec.editor.view(HistogramOverlay) if spec is not None else None
+        self._spectrum = spec.editor.view(Spectrum) if spec is not None else None
         self._before = None
         self._set_overlays({})
         form = self.operation.form
-        if form is not None and self._op_id in (MATCH, FREQUENCY):
+        if form is not None and (self._overlay or self._spectrum):
             form.changed.connect(self._on_form_changed)
-        if self._op_id == MATCH:
-            self._set_overlays({"reference": self._reference()})
-        frequency = self._op_id == FREQUENCY
-        self.spectrum_view.setVisible(frequency)
-        self._watch(self.document.active if frequency else None)
-        if frequency:
+        if self._overlay is not None:
+            self._set_overlays(self._picked())
+        shown = self._spectrum is not None
+        self.spectrum_view.setVisible(shown)
+        self._watch(self.document.active if shown else None)
+        if shown:
             self.update_spectrum()
         else:
             self.spectrum_view.set_spectrum(None)
             self.spectrum_view.set_rings([])
 
     def _on_form_changed(self) -> None:
-        if self._op_id == MATCH:  # another reference: the result shown is stale
+        if self._overlay is not None:  # other layers picked: the result shown is stale
             self._before = None
-            self._set_overlays({"reference": self._reference()})
-        elif self._op_id == FREQUENCY:
+            self._set_overlays(self._picked())
+        if self._spectrum is not None:
             self._update_rings()
 
-    # -- histogram matching -----------------------------------------------------------------
-    def _reference(self) -> np.ndarray | None:
+    # -- histogram overlays -----------------------------------------------------------------
+    def _picked(self) -> dict[str, np.ndarray | None]:
+        """The image layers picked in the form for the overlay's inputs, by input name."""
         form = self.operation.form
-        layer = form.inputs().get("reference") if form is not None else None
-        return layer.data if layer is not None and layer.kind == LayerKind.IMAGE else None
+        inputs = form.inputs() if form is not None else {}
+        out: dict[str, np.ndarray | None] = {}
+        for name in self._overlay.inputs if self._overlay is not None else ():
+            layer = inputs.get(name)
+            out[name] = layer.data if isinstance(layer, Layer) and layer.kind == LayerKind.IMAGE \
+                else None
+        return out
 
     def _set_overlays(self, arrays: dict[str, np.ndarray | None]) -> None:
         self._overlays = {k: v for k, v in arrays.items() if isinstance(v, np.ndarray)}
@@ -211,24 +177,25 @@ class OpViews(QObject):
             self.histogram.add_extra_histograms(self._overlays)
 
     def _on_preview(self, preview: PreviewResult) -> None:
-        if self._op_id == MATCH and isinstance(preview.result, np.ndarray):
-            self._set_overlays({"reference": self._reference(), "result": preview.result})
+        if self._overlay is not None and isinstance(preview.result, np.ndarray):
+            self._set_overlays({**self._picked(), "result": preview.result})
 
     def _on_preview_toggled(self, on: bool) -> None:
-        if self._op_id == MATCH and not on:
-            self._set_overlays({"reference": self._reference()})
+        if self._overlay is not None and not on:
+            self._set_overlays(self._picked())
 
     def _on_busy(self, busy: bool) -> None:
         layer = self.document.active
-        if busy and self._op_id == MATCH and layer is not None and layer.kind == LayerKind.IMAGE:
+        if busy and self._overlay is not None and layer is not None \
+                and layer.kind == LayerKind.IMAGE:
             data = layer.data
             stride = max(1, math.ceil(math.sqrt(data.shape[0] * data.shape[1]
                                                 / self.histogram.max_pixels)))
             self._before = np.array(data[::stride, ::stride])  # a copy: Apply replaces it
 
     def _on_applied(self, prepared: Any) -> None:
-        if self._op_id == MATCH and isinstance(prepared.result, np.ndarray):
-            self._set_overlays({"reference": self._reference(), "result": prepared.result,
+        if self._overlay is not None and isinstance(prepared.result, np.ndarray):
+            self._set_overlays({**self._picked(), "result": prepared.result,
                                 "source": self._before})
 
     # -- spectrum ---------------------------------------------------------------------------
@@ -240,10 +207,10 @@ class OpViews(QObject):
             self._data_link.connect_all()
 
     def _on_active_changed(self, layer: Layer | None) -> None:
-        if self._op_id == MATCH:
+        if self._overlay is not None:
             self._before = None
-            self._set_overlays({"reference": self._reference()})
-        elif self._op_id == FREQUENCY:
+            self._set_overlays(self._picked())
+        if self._spectrum is not None:
             self._watch(layer)
             self._timer.start()
 
@@ -254,20 +221,20 @@ class OpViews(QObject):
         """Recompute the spectrum of the active layer now (normally debounced)."""
         self._timer.stop()
         layer = self._spectrum_layer
-        if self._op_id != FREQUENCY or layer is None or layer.kind != LayerKind.IMAGE:
+        if self._spectrum is None or layer is None or layer.kind != LayerKind.IMAGE:
             self.spectrum_view.set_spectrum(None, "Spectrum: choose an image layer")
         else:
-            grey = spectrum_grey(layer.data)
+            spectrum = self._spectrum.compute(layer.data)
+            h, w = spectrum.shape
             self.spectrum_view.set_spectrum(
-                log_spectrum(grey),
-                f"Spectrum of {layer.name}: log |FFT| ({grey.shape[1]}×{grey.shape[0]})")
+                spectrum, f"Spectrum of {layer.name}: log |FFT| ({w}×{h})")
         self._update_rings()
 
     def _update_rings(self) -> None:
         form = self.operation.form
-        if self._op_id != FREQUENCY or form is None:
+        spectrum = self.spectrum_view.spectrum()
+        if self._spectrum is None or form is None:
             self.spectrum_view.set_rings([])
             return
-        values = form.values()
-        self.spectrum_view.set_rings(*filter_rings(str(values["kind"]), float(values["cutoff"]),
-                                                   float(values["width"])))
+        shape = spectrum.shape if spectrum is not None else (0, 0)
+        self.spectrum_view.set_rings(*self._spectrum.rings(form.values(), shape))

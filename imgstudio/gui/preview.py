@@ -1,21 +1,20 @@
 """Preview proxies: what an op runs on while the user tunes its parameters (no Qt here).
 
-- **region** — the op maps the layer to an image/labels of the same size and is not a
-  geometry op (:data:`GEOMETRY_OPS`, or any op whose menu lies under ``Transform``): the
-  canvas's visible region plus :data:`PREVIEW_MARGIN` pixels (so neighbourhood filters are
-  exact up to the edge) is cropped; the op runs on the crop and :func:`trim` cuts the margin
-  off. Other layer inputs of the layer's size (masks, seeds) are cropped alike. A region larger
-  than :data:`REGION_MAX_PIXELS` is downscaled instead (no margin).
-- **whole** — geometry ops, ops taking Points or inputs of another size, ops whose output is not
-  a same-size image/labels, or no visible region: the whole layer. A layer over
-  :data:`WHOLE_MAX_PIXELS` is downscaled (area interpolation; labels by nearest) unless the op
-  is a geometry op or takes Points, whose parameters are full-resolution pixel coordinates.
-- **seeded** — seeded segmentations (:data:`SEEDED_PREVIEW_PIXELS`: random walker, GrabCut,
-  watershed): every pixel's label depends on seeds and colour statistics anywhere in the image,
-  so a crop of the view would drop the seeds outside it; they preview on the whole layer,
-  downscaled to their pixel budget (their solvers are slow), and their seeds/markers/mask
-  layers are downscaled by block maximum so thin strokes survive. (A watershed without
-  markers is local and previews like any filter.)
+The op's spec says how it previews (:meth:`~imgstudio.core.spec.OperationSpec.preview_mode`,
+declared with :class:`~imgstudio.core.editor.Editor` and the inputs' editor metadata):
+
+- **region** — the canvas's visible region plus :data:`PREVIEW_MARGIN` pixels (so
+  neighbourhood filters are exact up to the edge) is cropped from the layer and from every
+  *aligned* input (masks, a second frame); the op runs on the crop and :func:`trim` cuts the
+  margin off. Inputs that are not aligned (a reference image) are passed whole. A region
+  larger than :data:`REGION_MAX_PIXELS` is downscaled instead (no margin).
+- **whole** — the whole layer, downscaled to the op's ``preview_pixels`` (default
+  :data:`WHOLE_MAX_PIXELS`; area interpolation, labels by nearest, seeds by block maximum so
+  thin strokes survive) with its aligned inputs; the others whole. Ops whose result depends on
+  the whole image use it, and so does any op while one of its seeds inputs is set (a seed
+  outside the view still counts).
+- **exact** — geometry ops and ops placing things at pixel positions: the whole layer at full
+  resolution, since their parameters are full-resolution pixel coordinates.
 
 A downscaled result covers the same area as its full-resolution counterpart would (the canvas
 stretches it); :attr:`Proxy.scale` says by how much it was shrunk.
@@ -31,25 +30,11 @@ import numpy as np
 
 from imgstudio.core.document import Layer
 from imgstudio.core.spec import OperationSpec
-from imgstudio.core.types import LayerKind
-
-Region = tuple[int, int, int, int]  # y0, y1, x0, x1 (end-exclusive)
+from imgstudio.core.types import LayerKind, Region
 
 PREVIEW_MARGIN = 32
 WHOLE_MAX_PIXELS = 2_000_000
 REGION_MAX_PIXELS = 8_300_000  # a 4K screen at 1:1
-#: Seeded segmentations: whole-layer preview downscaled to at most this many pixels.
-SEEDED_PREVIEW_PIXELS: dict[str, int] = {
-    "segment.random_walker": 40_000,  # an iterative solve: about 0.1 s at this size
-    "segment.grabcut": 250_000,
-    "segment.watershed": 1_000_000,
-    "segment.sitk_watershed": 1_000_000,
-}
-#: Ops that move pixels around: a crop of their input does not give a crop of their output.
-GEOMETRY_OPS = frozenset({
-    "basic.crop", "basic.resize", "basic.rotate", "basic.flip", "basic.perspective",
-    "basic.affine", "basic.elastic",
-})
 
 
 class PreviewTarget(Protocol):
@@ -81,47 +66,34 @@ class Proxy:
     scale: float = 1.0
 
 
-def is_geometry(spec: OperationSpec) -> bool:
-    return spec.id in GEOMETRY_OPS or "transform" in spec.menu.lower()
+def _same_size(value: Any, size: tuple[int, int]) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return all(isinstance(v, np.ndarray) and v.ndim >= 2 and v.shape[:2] == size for v in values)
 
 
 def make_proxy(spec: OperationSpec, inputs: dict[str, Any], visible: Region | None) -> Proxy:
     """Choose and build the proxy for ``inputs`` (checked arrays; the first is the layer's)."""
     first = spec.inputs[0].name
     h, w = inputs[first].shape[:2]
-    others = [v for k, v in inputs.items() if k != first and v is not None]
-    flat = [x for v in others for x in (v if isinstance(v, list) else [v])]
-    same = all(isinstance(x, np.ndarray) and x.ndim >= 2 and x.shape[:2] == (h, w) for x in flat)
-    budget = SEEDED_PREVIEW_PIXELS.get(spec.id)
-    seeded = budget is not None and same and any(
-        spec.input(k).kind == LayerKind.LABELS for k, v in inputs.items()
-        if k != first and v is not None)  # watershed without markers stays local
-    if seeded:
-        if h * w <= budget:
-            return Proxy(dict(inputs))
-        scale = math.sqrt(budget / (h * w))
-        return Proxy({k: _scaled(v, scale, spec, k, seeds=k != first)
-                      for k, v in inputs.items()}, scale=scale)
-    # Points and centre parameters are full-resolution pixel positions: no crop, no shrink.
-    has_points = any(i.kind == LayerKind.POINTS for i in spec.inputs) or any(
-        p.name in ("center_x", "center_y") for p in spec.params)
-    geometry = is_geometry(spec)
-    local = spec.output.kind in ("image", "labels") and not geometry and same and not has_points
-    if local and visible is not None:
-        y0, y1, x0, x1 = (int(v) for v in visible)
-        y0, y1, x0, x1 = max(0, y0), min(h, y1), max(0, x0), min(w, x1)
-        if y1 > y0 and x1 > x0:
-            scale = min(1.0, math.sqrt(REGION_MAX_PIXELS / ((y1 - y0) * (x1 - x0))))
-            m = PREVIEW_MARGIN if scale == 1.0 else 0
-            box = (max(0, y0 - m), min(h, y1 + m), max(0, x0 - m), min(w, x1 + m))
-            inner = (y0 - box[0], y1 - box[0], x0 - box[2], x1 - box[2]) if m else None
-            cropped = {k: _scaled(None if v is None else _crop(v, box), scale, spec, k)
+    given = [k for k, v in inputs.items() if v is not None]
+    aligned = {k for k in given if spec.input(k).aligned}
+    mode = spec.preview_mode(given)
+    if not all(_same_size(inputs[k], (h, w)) for k in aligned):
+        mode = "exact"  # an aligned input of another size: the op will say what is wrong
+    if mode == "region" and visible is not None:
+        view = Region(*visible).clip((h, w))
+        if view is not None:
+            scale = min(1.0, math.sqrt(REGION_MAX_PIXELS / (view.height * view.width)))
+            box = view.grow(PREVIEW_MARGIN, (h, w)) if scale == 1.0 else view
+            cropped = {k: (_scaled(_crop(v, box), scale, spec, k) if k in aligned else v)
                        for k, v in inputs.items()}
-            return Proxy(cropped, (y0, y1, x0, x1), inner, scale)
-    if geometry or has_points or h * w <= WHOLE_MAX_PIXELS:
+            inner = view.within(box) if box != view else None
+            return Proxy(cropped, view, inner, scale)
+    budget = spec.editor.preview_pixels or WHOLE_MAX_PIXELS
+    if mode == "exact" or h * w <= budget:
         return Proxy(dict(inputs))
-    scale = math.sqrt(WHOLE_MAX_PIXELS / (h * w))
-    return Proxy({k: (_scaled(v, scale, spec, k) if k == first or same else v)
+    scale = math.sqrt(budget / (h * w))
+    return Proxy({k: (_scaled(v, scale, spec, k) if k in aligned else v)
                   for k, v in inputs.items()}, scale=scale)
 
 
@@ -133,8 +105,7 @@ def trim(result: Any, proxy: Proxy, source: np.ndarray) -> Any:
         raise ValueError("its output size differs from its input; no region preview")
     if proxy.inner is None:
         return result
-    iy0, iy1, ix0, ix1 = proxy.inner
-    return result[iy0:iy1, ix0:ix1]
+    return result[proxy.inner.slices]
 
 
 def downscale(data: np.ndarray, scale: float, labels: bool = False) -> np.ndarray:
@@ -152,10 +123,11 @@ def downscale(data: np.ndarray, scale: float, labels: bool = False) -> np.ndarra
 
 
 def _crop(value: Any, box: Region) -> Any:
-    y0, y1, x0, x1 = box
+    if value is None:
+        return None
     if isinstance(value, list):
         return [_crop(v, box) for v in value]
-    return np.ascontiguousarray(value[y0:y1, x0:x1])
+    return np.ascontiguousarray(value[box.slices])
 
 
 def downscale_seeds(labels: np.ndarray, scale: float) -> np.ndarray:
@@ -170,12 +142,12 @@ def downscale_seeds(labels: np.ndarray, scale: float) -> np.ndarray:
     return np.maximum.reduceat(np.maximum.reduceat(labels, rows, axis=0), cols, axis=1)
 
 
-def _scaled(value: Any, scale: float, spec: OperationSpec, name: str, seeds: bool = False) -> Any:
+def _scaled(value: Any, scale: float, spec: OperationSpec, name: str) -> Any:
     if scale >= 1.0 or value is None:
         return value
     if isinstance(value, list):
-        return [_scaled(v, scale, spec, name, seeds) for v in value]
-    labels = spec.input(name).kind == LayerKind.LABELS
-    if labels and seeds:
+        return [_scaled(v, scale, spec, name) for v in value]
+    ispec = spec.input(name)
+    if ispec.seeds:
         return downscale_seeds(value, scale)
-    return downscale(value, scale, labels)
+    return downscale(value, scale, ispec.kind == LayerKind.LABELS)

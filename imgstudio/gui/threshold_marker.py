@@ -1,14 +1,12 @@
-"""Marks a global threshold on the Histogram dock while the Operation panel shows a threshold op.
+"""Marks a value on the Histogram dock while the Operation panel shows an op that declares a
+:class:`~imgstudio.core.editor.HistogramMarker` (the global thresholds do: the value they would
+cut the active image at, with the form's parameters).
 
-For ``binary.threshold`` the value is :func:`~imgstudio.ops.binary.threshold.threshold_value`
-of the active image layer with the form's ``method`` and ``value``; ``segment.otsu`` and
-``segment.riddler_calvard`` use the Otsu and ISODATA methods (the same grey image and
-scikit-image functions). The value is in the grey image's intensity units, which are the
-histogram's (0..255 for uint8, 0..65535 for uint16, 0..1 for float). It follows the op, the
-form, the active layer and its pixels (debounced); layers other than images get no marker.
-
-Images over :data:`MAX_PIXELS` are strided evenly first (as the histogram is), so on those the
-mark may differ from the op's exact threshold by a grey level or so.
+The value is in the grey image's intensity units, which are the histogram's (0..255 for uint8,
+0..65535 for uint16, 0..1 for float). It follows the op, the form, the active layer and its
+pixels (debounced); layers other than images get no marker. Images over :data:`MAX_PIXELS` are
+strided evenly first (as the histogram is), so on those the mark may differ from the op's exact
+value by a grey level or so.
 """
 
 from __future__ import annotations
@@ -20,37 +18,35 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer
 
 from imgstudio.core.document import Layer
+from imgstudio.core.editor import HistogramMarker
 from imgstudio.core.spec import OperationSpec
 from imgstudio.core.types import LayerKind
 from imgstudio.gui.panels import ModelLink
 
-#: op id -> the threshold method it uses (None: the form's ``method``).
-THRESHOLD_OPS: dict[str, str | None] = {
-    "binary.threshold": None,
-    "segment.otsu": "otsu",
-    "segment.riddler_calvard": "isodata",
-}
 MAX_PIXELS = 1_000_000
 DEBOUNCE_MS = 80
 
 
-def marker_value(op_id: str | None, values: dict[str, Any], image: np.ndarray,
-                 max_pixels: int = MAX_PIXELS) -> float | None:
-    """The threshold op ``op_id`` with form ``values`` applies to ``image``, or None when the
-    op is not a global threshold or finds none (too few grey levels)."""
-    from imgstudio.ops.binary.threshold import threshold_value
+def marker_of(spec: OperationSpec | None) -> HistogramMarker | None:
+    return spec.editor.view(HistogramMarker) if spec is not None else None
 
-    if op_id not in THRESHOLD_OPS:
+
+def marker_value(spec: OperationSpec | None, values: dict[str, Any], image: np.ndarray,
+                 max_pixels: int = MAX_PIXELS) -> float | None:
+    """The value ``spec``'s histogram marker puts on ``image`` with form ``values``, or None
+    (no marker declared, or none found: too few grey levels, a value still being typed)."""
+    marker = marker_of(spec)
+    if marker is None:
         return None
-    method = THRESHOLD_OPS[op_id] or str(values.get("method", "otsu"))
     pixels = image.shape[0] * image.shape[1]
     if pixels > max_pixels:
         stride = math.ceil(math.sqrt(pixels / max_pixels))
         image = image[::stride, ::stride]
     try:
-        return threshold_value(image, method, float(values.get("value", 128.0)))
-    except ValueError:
+        value = marker.value(image, values)
+    except (TypeError, ValueError):
         return None
+    return None if value is None else float(value)
 
 
 class ThresholdMarker(QObject):
@@ -80,7 +76,7 @@ class ThresholdMarker(QObject):
         spec, form, layer = self.panel.spec, self.panel.form, self.document.active
         if spec is None or form is None or layer is None or layer.kind != LayerKind.IMAGE:
             return None
-        return marker_value(spec.id, form.values(), layer.data)
+        return marker_value(spec, form.values(), layer.data)
 
     def refresh(self) -> None:
         """Recompute and draw the marker now (normally debounced)."""
@@ -98,7 +94,7 @@ class ThresholdMarker(QObject):
 
     def _on_operation(self, spec: OperationSpec | None) -> None:
         form = self.panel.form
-        if form is not None and spec is not None and spec.id in THRESHOLD_OPS:
+        if form is not None and marker_of(spec) is not None:
             form.changed.connect(self.schedule)
         self.refresh()
 
@@ -113,5 +109,5 @@ class ThresholdMarker(QObject):
         self.schedule()
 
     def _on_data_changed(self, _layer: Layer, _region: object) -> None:
-        if self.panel.spec is not None and self.panel.spec.id in THRESHOLD_OPS:
+        if marker_of(self.panel.spec) is not None:
             self.schedule()

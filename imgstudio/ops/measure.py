@@ -8,6 +8,7 @@ from typing import Annotated
 
 import numpy as np
 
+from imgstudio.core.editor import Aligned
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import (
@@ -64,7 +65,7 @@ DEFAULT_PROPERTIES = "area,centroid,bbox,mean_intensity"
 def regions(
     labels: Labels,
     *,
-    image: Image | None = None,
+    image: Annotated[Image | None, Aligned()] = None,
     properties: str = "area,centroid,bbox,mean_intensity",  # = DEFAULT_PROPERTIES
     progress: Progress | None = None,
 ) -> Table:
@@ -155,7 +156,7 @@ class Change(Result):
 def change(
     image: Image,
     *,
-    other: Image,
+    other: Annotated[Image, Aligned()],
     threshold: Annotated[float, Range(0.0, 255.0)] = 30.0,
 ) -> Change:
     """Mark where two images of the same scene differ (absolute grey-level difference).

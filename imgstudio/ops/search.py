@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 
+from imgstudio.core.editor import Editor, Wizard
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import IMAGE_DTYPES, Image, Range, Table, check_image, dtype_max
@@ -262,7 +263,13 @@ def vote(neighbours: np.ndarray, distances: np.ndarray, owner: np.ndarray, n_ima
     return np.bincount(ids[good], minlength=n_images)[:n_images]
 
 
-@operation("search.query", title="Find similar images", menu="Search")
+IMAGE_SEARCH_WIZARD = Wizard(
+    "image_search", "Image &Search…", ops={"index": "search.index", "query": "search.query"},
+    data={"index_name": INDEX_NAME}, tip="Find the source of an image in an indexed folder")
+
+
+@operation("search.query", title="Find similar images", menu="Search",
+           editor=Editor(wizard=IMAGE_SEARCH_WIZARD))
 def query(
     image: Image,
     *,

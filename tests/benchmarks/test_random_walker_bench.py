@@ -3,7 +3,7 @@
 Run with ``make bench`` (``pytest -s tests/benchmarks``). The Operation panel previews
 ``segment.random_walker`` as it really does: the visible region is 1280×720 at zoom 1, but a
 seeded segmentation previews the whole layer downscaled to
-``SEEDED_PREVIEW_PIXELS["segment.random_walker"]`` (seeds by block maximum). Each stroke is
+the op's declared ``preview_pixels`` (seeds by block maximum). Each stroke is
 recorded as the brush records it (pixels painted in place, then ``SetPixels.from_region``
 pushed on the history); the latency runs from that push to ``set_preview`` on a fake canvas,
 the 150 ms debounce included. The full-resolution run (what Apply does) is timed once beside
@@ -23,7 +23,6 @@ from imgstudio.core.document import Document, ImageLayer
 from imgstudio.core.history import SetPixels
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.panels.operation import PREVIEW_DEBOUNCE_MS, OperationPanel
-from imgstudio.gui.preview import SEEDED_PREVIEW_PIXELS
 from imgstudio.gui.workers import JobManager
 from tests.benchmarks._timing import report
 
@@ -114,10 +113,10 @@ def test_random_walker_preview_latency_after_a_stroke_on_2_megapixels(qtbot, tmp
          f"target <= {TARGET_S * 1000:.0f} ms"),
         ("of which debounce", f"{PREVIEW_DEBOUNCE_MS} ms", "-", "-"),
         ("preview proxy", f"{shape[1]}x{shape[0]} (scale {last.scale:.3f})",
-         f"budget {SEEDED_PREVIEW_PIXELS[OP]:,} px", "-"),
+         f"budget {api.get_operation(OP).editor.preview_pixels:,} px", "-"),
         ("Dice vs the disc", f"preview {small_dice:.3f}", f"full {full_dice:.3f}", "-"),
     ])
-    assert last.region is None and shape[0] * shape[1] <= SEEDED_PREVIEW_PIXELS[OP]
+    assert last.region is None and shape[0] * shape[1] <= api.get_operation(OP).editor.preview_pixels
     assert med < 10.0 and full_dice > 0.7 and small_dice > 0.9
     assert len(workspace.history.steps) == 1 + len(STROKES)  # preview recorded nothing
     panel.preview_button.setChecked(False)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from imgstudio.core.autosave import recovery_files, snapshot, write_recovery
-from imgstudio.core.recipe import Recipe
 from imgstudio.core.document import Document, ImageLayer, LabelsLayer, PointsLayer
 from imgstudio.core.project import load_project
+from imgstudio.core.recipe import Recipe
 
 
 def test_snapshot_is_independent_and_complete():

@@ -327,12 +327,12 @@ def test_main_window_menu_opens_the_wizard(qtbot, tmp_path, faces):
     window.show()
     try:
         menus = {m.text(): m.menu() for m in window.menuBar().actions() if m.menu()}
-        assert window.act_face_morph in menus["&Tools"].actions()
-        window.act_face_morph.trigger()
+        assert window.wizard_actions["face_morph"] in menus["&Tools"].actions()
+        window.wizard_actions["face_morph"].trigger()
         wizard = window.face_morph_wizard
         assert wizard.isVisible() and wizard.workspace is window.workspace
         assert wizard.faces_page.combos[1].currentText() == "him"
-        window.act_face_morph.trigger()
+        window.wizard_actions["face_morph"].trigger()
         assert window.face_morph_wizard is wizard  # one at a time
         wizard.close()
     finally:

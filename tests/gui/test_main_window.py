@@ -183,13 +183,13 @@ def test_apply_runs_inside_a_rectangle_roi_drawn_on_the_canvas(window, png, qtbo
     drag(canvas, [at(canvas, 10.0, 8.0), at(canvas, 20.0, 14.0), at(canvas, 30.0, 20.0)])
     selection = canvas.selection
     assert selection is not None
-    x, y, w, h = selection.bbox()
+    box = selection.bbox()
     window.op_actions["basic.invert"].trigger()
     with qtbot.waitSignal(window.operation_panel.applied, timeout=10000):
         window.operation_panel.apply()
     out = window.workspace.document[0].data
     inside = selection.mask(astronaut_small.shape[:2])
-    assert inside.sum() == w * h > 0
+    assert inside.sum() == box.width * box.height > 0
     assert np.array_equal(out[inside], 255 - astronaut_small[inside])
     assert np.array_equal(out[~inside], astronaut_small[~inside])
 

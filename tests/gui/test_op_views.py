@@ -10,16 +10,16 @@ from PySide6.QtCore import QSettings, Qt
 import imgstudio.api as api
 from imgstudio.core.document import ImageLayer
 from imgstudio.core.history import AddLayer, SetPixels
-from imgstudio.gui.op_views import (
+from imgstudio.gui.op_views import OpViews
+from imgstudio.gui.panels.histogram import HistogramPanel
+from imgstudio.gui.panels.operation import OperationPanel
+from imgstudio.gui.workers import JobManager
+from imgstudio.ops.enhance._spectrum import (
     SPECTRUM_SIDE,
-    OpViews,
     filter_rings,
     log_spectrum,
     spectrum_grey,
 )
-from imgstudio.gui.panels.histogram import HistogramPanel
-from imgstudio.gui.panels.operation import OperationPanel
-from imgstudio.gui.workers import JobManager
 
 LEFT = Qt.MouseButton.LeftButton
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from imgstudio.core.document import Document, ImageLayer, LabelsLayer
-from imgstudio.core.types import Classes, Table, Text
+from imgstudio.core.types import Classes, Region, Table, Text
 from imgstudio.gui.panels.results import ResultsPanel, region_selection
 
 
@@ -61,7 +61,7 @@ def test_region_selection_outlines_the_label():
 def test_region_selection_falls_back_to_the_bbox():
     doc = Document([ImageLayer(np.zeros((40, 50), np.uint8))])
     selection = region_selection({"bbox-0": 2, "bbox-1": 3, "bbox-2": 12, "bbox-3": 9}, doc)
-    assert selection.bbox() == (3, 2, 6, 10)
+    assert selection.bbox() == Region.from_xywh(3, 2, 6, 10)
 
 
 def test_a_registration_matrix_is_shown_copied_and_saved(panel, tmp_path):

@@ -55,7 +55,7 @@ def _transformed(image: np.ndarray) -> np.ndarray:
 
 
 def _open_dialog(window, qtbot) -> SearchDialog:
-    window.act_image_search.trigger()
+    window.wizard_actions["image_search"].trigger()
     dialog = window.search_dialog
     qtbot.waitExposed(dialog)
     assert dialog.isVisible() and dialog.windowTitle() == "Image Search"
@@ -70,8 +70,8 @@ def _index(dialog, qtbot):
 
 def test_image_search_is_in_the_tools_menu(window):
     tools = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Tools")
-    assert window.act_image_search in tools.actions()
-    assert window.act_image_search.text() == "Image &Search…"
+    assert window.wizard_actions["image_search"] in tools.actions()
+    assert window.wizard_actions["image_search"].text() == "Image &Search…"
 
 
 def test_the_dialog_closes_with_the_window(window, qtbot):

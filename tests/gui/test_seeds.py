@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import imgstudio.api as api
 from imgstudio.core.document import PointsLayer
-from imgstudio.gui.seeds import HINTS, hint_for, points_to_markers
-from imgstudio.ops.segment import markers_from_points
+from imgstudio.core.workspace import markers_from_points
+from imgstudio.gui.seeds import hint_for, points_to_markers
 
 
 def test_points_to_markers_draws_one_labelled_disc_per_point_in_one_step(workspace):
@@ -32,7 +33,10 @@ def test_points_to_markers_rejects_other_layers_and_empty_points(workspace):
 
 
 def test_watershed_hint_only_once_markers_are_picked():
-    assert hint_for("segment.watershed", {"markers": None}) is None
-    assert "background" in hint_for("segment.watershed", {"markers": object()})
-    assert hint_for("segment.random_walker", {"seeds": None}) == HINTS["segment.random_walker"]
-    assert hint_for("basic.invert", {}) is None and hint_for(None, {}) is None
+    watershed, walker = api.get_operation("segment.watershed"), api.get_operation(
+        "segment.random_walker")
+    assert hint_for(watershed, {"markers": None}) is None
+    assert "background" in hint_for(watershed, {"markers": object()})
+    assert hint_for(walker, {"seeds": None}) == walker.input("seeds").hint
+    assert "label 1" in walker.input("seeds").hint
+    assert hint_for(api.get_operation("basic.invert"), {}) is None and hint_for(None, {}) is None

@@ -64,13 +64,15 @@ def test_the_marker_follows_the_active_layer_and_skips_labels(window, qtbot, ast
 
 
 def test_marker_value_in_the_dtype_units_and_for_manual(astronaut_small):
+    op = api.get_operation
     grey16 = (astronaut_small[..., 1].astype(np.uint16) * 257)
-    assert marker_value("binary.threshold", {"method": "otsu"}, grey16) == pytest.approx(
+    assert marker_value(op("binary.threshold"), {"method": "otsu"}, grey16) == pytest.approx(
         skimage.filters.threshold_otsu(grey16))
-    assert marker_value("binary.threshold", {"method": "manual", "value": 100.0},
+    assert marker_value(op("binary.threshold"), {"method": "manual", "value": 100.0},
                         grey16) == pytest.approx(100 * 257)
     grey = np.float32(astronaut_small[..., 1] / 255.0)
-    assert 0.0 < marker_value("segment.otsu", {}, grey) < 1.0
-    assert marker_value("binary.adaptive_threshold", {}, grey) is None
+    assert 0.0 < marker_value(op("segment.otsu"), {}, grey) < 1.0
+    assert marker_value(op("binary.adaptive_threshold"), {}, grey) is None
     flat = np.full((8, 8), 7, np.uint8)  # isodata finds no level: no marker, no error
-    assert marker_value("segment.riddler_calvard", {}, flat) in (None, 7.0)
+    assert marker_value(op("segment.riddler_calvard"), {}, flat) in (None, 7.0)
+    assert 0.0 < marker_value(op("segment.riddler_calvard"), {}, grey) < 1.0

@@ -11,6 +11,7 @@ from PySide6.QtTest import QTest
 from skimage.draw import disk
 from skimage.measure import points_in_poly
 
+from imgstudio.core.types import Region
 from imgstudio.gui.canvas.view import CanvasView
 from imgstudio.gui.tools import TOOL_CLASSES, Selection
 from tests.gui.canvas_events import RIGHT, at, click, drag, make_view, move, press, release
@@ -159,7 +160,7 @@ def test_rect_drag_selects_the_pixel_box(view, qtbot):
         drag(view, [at(view, 10, 5), at(view, 20, 15), at(view, 30, 25)])
     sel = sig.args[0]
     assert sel is view.selection and sel.kind == "rect"
-    assert sel.bbox() == (10, 5, 20, 20)
+    assert sel.bbox() == Region.from_xywh(10, 5, 20, 20)
     mask = sel.mask((64, 96))
     expected = np.zeros((64, 96), bool)
     expected[5:25, 10:30] = True
@@ -171,7 +172,7 @@ def test_rect_drag_selects_the_pixel_box(view, qtbot):
 def test_rect_is_clipped_to_the_image(view):
     view.set_tool("rect")
     drag(view, [at(view, 80, 50), at(view, 120, 90)])
-    assert view.selection.bbox() == (80, 50, 16, 14)
+    assert view.selection.bbox() == Region.from_xywh(80, 50, 16, 14)
 
 
 def test_polygon_clicks_then_double_click_close_it(view, qtbot):
@@ -192,9 +193,8 @@ def test_polygon_clicks_then_double_click_close_it(view, qtbot):
     inside = points_in_poly(np.c_[xx.ravel(), yy.ravel()], pts).reshape(64, 96)
     differ = sel.mask() != inside
     assert differ.sum() <= 2  # at most pixel centres lying on an edge
-    assert sel.bbox() == (int(pts[:, 0].min()), int(pts[:, 1].min()),
-                          math.ceil(pts[:, 0].max()) - int(pts[:, 0].min()),
-                          math.ceil(pts[:, 1].max()) - int(pts[:, 1].min()))
+    assert sel.bbox() == Region(int(pts[:, 1].min()), math.ceil(pts[:, 1].max()),
+                                int(pts[:, 0].min()), math.ceil(pts[:, 0].max()))
 
 
 def test_polygon_enter_closes_and_escape_cancels(view):

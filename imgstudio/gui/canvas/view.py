@@ -28,11 +28,12 @@ from PySide6.QtWidgets import QWidget
 from shiboken6 import isValid
 
 from imgstudio.core.document import Layer
+from imgstudio.core.selection import Selection
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.canvas import overlays
 from imgstudio.gui.canvas.render import Renderer, Viewport, Window
 from imgstudio.gui.canvas.scene import Preview, make_preview, pixel_text, render_layers
-from imgstudio.gui.tools import TOOL_CLASSES, Selection, Tool
+from imgstudio.gui.tools import TOOL_CLASSES, Tool
 from imgstudio.gui.tools.points import PointsTool
 
 MIN_ZOOM, MAX_ZOOM, ZOOM_STEP = 1 / 64, 64.0, 1.25

@@ -1,8 +1,9 @@
 """The Image Search dialog: index a folder, then find where an image came from.
 
-"Index" runs ``search.index`` on the chosen folder in a worker (incremental: unchanged files
+The ops it runs are those the image-search wizard declaration names (:data:`WIZARD`):
+"Index" runs the ``index`` op on the chosen folder in a worker (incremental: unchanged files
 keep their descriptors; the index file is replaced atomically, so Cancel leaves the previous
-index as it was). "Search" runs ``search.query`` with the active layer's image (or an image
+index as it was). "Search" runs the ``query`` op with the active layer's image (or an image
 file chosen here) and shows the ranked files as thumbnails with their score; the thumbnails
 are read and shrunk in the same worker, only the ``QPixmap`` is made on the UI thread.
 Activating a result (double-click or Enter) emits ``open_requested(path)``; the main window
@@ -41,7 +42,11 @@ from PySide6.QtWidgets import (
 
 from imgstudio.core.progress import Progress
 from imgstudio.core.types import IMAGE_DTYPES, LayerKind, Table, dtype_max
+from imgstudio.gui.wizards import declared
 from imgstudio.gui.workers import Job, JobManager
+
+#: The name under which the search ops declare this dialog.
+WIZARD = "image_search"
 
 #: Longest side of a result thumbnail (pixels).
 THUMB_SIDE = 112
@@ -99,9 +104,8 @@ def active_image(document) -> np.ndarray | None:
 
 
 def index_file(folder: str | os.PathLike[str]) -> Path:
-    from imgstudio.ops.search import INDEX_NAME
-
-    return Path(folder) / INDEX_NAME
+    """Where the index op keeps the index of ``folder`` by default."""
+    return Path(folder) / declared(WIZARD).data["index_name"]
 
 
 def index_summary(folder: str | os.PathLike[str]) -> str:
@@ -136,7 +140,7 @@ def _search_job(folder: str, image: np.ndarray | None, query_path: str | None,
         from imgstudio.core.io import load_image
 
         query = image if image is not None else load_image(query_path)
-        table = api.run("search.query", query, index=Path(folder), top_k=top_k,
+        table = api.run(declared(WIZARD).ops["query"], query, index=Path(folder), top_k=top_k,
                         progress=progress.sub(0.0, 0.6))
         thumbs: list[np.ndarray | None] = []
         paths = table.columns["path"]
@@ -317,7 +321,7 @@ class SearchDialog(QDialog):
         def work(progress: Progress) -> Table:
             import imgstudio.api as api
 
-            return api.run("search.index", folder=folder, progress=progress)
+            return api.run(declared(WIZARD).ops["index"], folder=folder, progress=progress)
 
         return self._start(work, "index", f"{INDEX_TITLE}: {folder.name}")
 

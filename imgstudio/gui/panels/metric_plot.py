@@ -1,6 +1,6 @@
 """A live plot of an optimiser's metric, drawn from a job's progress messages.
 
-Operations that optimise (``register.sitk``) report ``progress(fraction, message)`` once per
+Operations that optimise (intensity-based registration) report ``progress(fraction, message)`` once per
 iteration with a message such as ``"level 2/3, iteration 40, metric -0.53"``.
 :func:`parse_metric` reads the metric (and the resolution level) back from such a message;
 :class:`MetricPlot` listens to one job's ``progress`` signal and plots the metric against the

@@ -1,7 +1,8 @@
 """The Operation dock: the form of the chosen operation, live preview, Apply and Cancel.
 
-Apply validates on the UI thread, runs :func:`~imgstudio.core.apply.prepare_operation` (the op
-and the diff of its history command) in a worker and, back on the UI thread, records it with
+Apply validates on the UI thread (an :class:`~imgstudio.core.invoke.Invocation`), runs
+:func:`~imgstudio.core.apply.prepare_invocation` (the op and the diff of its history command)
+in a worker and, back on the UI thread, records it with
 :func:`~imgstudio.core.apply.commit` (one history step). A failed or cancelled job, or one
 whose target layer was edited meanwhile, leaves the document and the history untouched. The
 op reads the active layer, or, while that layer is one of its other inputs (seeds being
@@ -9,8 +10,8 @@ painted), the image below it (:func:`input_layer`).
 
 Live preview (when the Preview toggle is on): each form change restarts a
 :data:`PREVIEW_DEBOUNCE_MS` single-shot timer; on timeout the op runs in a worker on a proxy
-chosen by :func:`imgstudio.gui.preview.make_proxy` (the visible region, or the whole layer,
-downscaled when large; see that module). Stale results are dropped by a generation counter and
+chosen by :func:`imgstudio.gui.preview.make_proxy` from what the op's spec declares (the
+visible region, or the whole layer, downscaled when large; see that module). Stale results are dropped by a generation counter and
 the previous preview job is cancelled. The result goes to
 ``preview_target.set_preview(layer, array, region)`` and to ``preview_ready``. Preview never
 touches the history or layer data.
@@ -35,10 +36,9 @@ from PySide6.QtWidgets import (
 )
 
 from imgstudio.core import registry
-from imgstudio.core.apply import Prepared, commit, compute, prepare_operation
+from imgstudio.core.apply import Prepared, commit, input_layers, prepare_invocation
 from imgstudio.core.document import Document, Layer
-from imgstudio.core.invoke import bind, layer_input
-from imgstudio.core.types import Region
+from imgstudio.core.invoke import Invocation
 from imgstudio.core.progress import Cancelled, Progress
 from imgstudio.core.spec import OperationSpec
 from imgstudio.core.workspace import Workspace
@@ -54,18 +54,26 @@ PREVIEW_DEBOUNCE_MS = 150
 class _ApplyContext:
     spec: OperationSpec
     layer: Layer | None
-    layer_inputs: dict[str, Any]
-    params: dict[str, Any]
     values: dict[str, Any]
     job: Job | None = None
     cancel_requested: bool = False
     layer_edited: bool = False
 
 
+@dataclass
+class _Call:
+    """An op call checked on the UI thread: the layer it reads, the layers of its inputs and
+    the invocation (inputs and parameters validated once)."""
+
+    layer: Layer | None
+    chosen: dict[str, Any]
+    invocation: Invocation
+
+
 def _previewable(spec: OperationSpec | None) -> bool:
-    """Ops on one layer preview on a proxy of it; ops without inputs or on a list of layers
-    (focus stacking, long exposure) only run with Apply."""
-    return spec is not None and bool(spec.inputs) and not spec.inputs[0].many
+    """Whether the op previews at all (its spec may say Apply only; ops without inputs or
+    on a list of layers, such as focus stacking, only run with Apply)."""
+    return spec is not None and spec.preview_mode() != "apply"
 
 
 def input_layer(spec: OperationSpec, document: Document, picked: dict[str, Any]) -> Layer | None:
@@ -221,13 +229,13 @@ class OperationPanel(QWidget):
             return
         values = form.values()
         try:
-            layer, data, layer_inputs, params = self._prepare(spec, values)
+            checked = self._check(spec, values)
         except ValueError as exc:
             self._fail(spec, exc)
             return
         self._cancel_preview_job()
-        del data  # checked; prepare_operation reads the layers itself
-        self._apply = ctx = _ApplyContext(spec, layer, layer_inputs, params, values)
+        layer = checked.layer
+        self._apply = ctx = _ApplyContext(spec, layer, values)
         if layer is not None:
             layer.data_changed.connect(self._on_target_edited)
         self.progress_bar.setValue(0)
@@ -239,9 +247,9 @@ class OperationPanel(QWidget):
         region, region_mask = self._selection_for(layer)
 
         def work(progress: Progress) -> Prepared:
-            return prepare_operation(document, spec.id, params, layer=layer,
-                                     inputs=layer_inputs, progress=progress,
-                                     region=region, region_mask=region_mask)
+            return prepare_invocation(document, checked.invocation, checked.chosen, layer=layer,
+                                      progress=progress, region=region,
+                                      region_mask=region_mask)
 
         ctx.job = self.jobs.start(
             work, spec.title, on_result=self._on_apply_result, on_error=self._on_apply_error,
@@ -249,15 +257,15 @@ class OperationPanel(QWidget):
 
     @property
     def takes_position(self) -> bool:
-        """The op has ``center_x``/``center_y`` parameters the place tool can set."""
-        names = {p.name for p in self._spec.params} if self._spec is not None else set()
-        return {"center_x", "center_y"} <= names
+        """The op declares ``(x, y)`` parameters the canvas's Place tool sets."""
+        return self._spec is not None and self._spec.editor.position is not None
 
     def set_position(self, x: int, y: int) -> None:
-        """Set ``center_x``/``center_y`` (from the canvas place tool) and refresh the preview."""
+        """Set the op's position parameters (from the Place tool) and refresh the preview."""
         if self._form is None or not self.takes_position:
             return
-        self._form.set_values({"center_x": int(x), "center_y": int(y)})
+        name_x, name_y = self._spec.editor.position  # type: ignore[union-attr]
+        self._form.set_values({name_x: int(x), name_y: int(y)})
         self.schedule_preview()
 
     def _selection_for(self, layer: Layer | None) -> tuple[Any, Any]:
@@ -265,7 +273,7 @@ class OperationPanel(QWidget):
         selection = self.selection_source() if self.selection_source is not None else None
         if selection is None or layer is None or layer.shape is None:
             return None, None
-        return Region.from_xywh(*selection.bbox()), selection.mask(layer.shape)
+        return selection.bbox(), selection.mask(layer.shape)
 
     def cancel(self) -> None:
         """Cancel the running Apply job (cooperatively; a late result is dropped)."""
@@ -282,36 +290,18 @@ class OperationPanel(QWidget):
             self.preview_timer.start()
 
     # -- apply --------------------------------------------------------------------------------
-    def _prepare(self, spec: OperationSpec, values: dict[str, Any]
-                 ) -> tuple[Layer | None, dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """Validate on the UI thread: (layer, input arrays, input layers, params)."""
+    def _check(self, spec: OperationSpec, values: dict[str, Any]) -> _Call:
+        """Resolve the op's layers and validate its inputs and parameters, on the UI thread
+        (``ValueError`` naming what is wrong)."""
         assert self._form is not None
-        params = spec.validate(values)
-        layer = input_layer(spec, self.workspace.document, self._form.inputs())
-        data: dict[str, Any] = {}
-        if spec.inputs:
-            first = spec.inputs[0]
-            if layer is None:
-                raise ValueError(f"there is no active layer to use as {first.name}")
-            value = layer_input(spec.id, first, layer)
-            data[first.name] = [value] if first.many else value
-        layer_inputs = self._form.inputs()
-        if spec.inputs and spec.inputs[0].many:
-            first = spec.inputs[0]
-            if layer_inputs.get(first.name):
-                pass  # the layers ticked in the form
-            elif first.optional:
-                layer_inputs[first.name] = None  # e.g. long exposure from a video file instead
-                data[first.name] = None
-            else:
-                layer_inputs.pop(first.name, None)  # fall back to the active layer
-        for name, chosen in layer_inputs.items():
-            if isinstance(chosen, list):
-                data[name] = [lay.data for lay in chosen] or None
-            else:
-                data[name] = None if chosen is None else chosen.data
-        checked, _ = bind(spec, (), {**data, **params})
-        return layer, checked, layer_inputs, params
+        picked = self._form.inputs()
+        layer = input_layer(spec, self.workspace.document, picked)
+        chosen = {k: v for k, v in picked.items() if v not in (None, [])}
+        first = spec.inputs[0] if spec.inputs else None
+        if first is not None and first.many and first.name not in chosen and first.optional:
+            layer = None  # nothing ticked: e.g. long exposure from its video file instead
+        chosen = input_layers(spec, layer, chosen)
+        return _Call(layer, chosen, Invocation.from_layers(spec, chosen, values))
 
     def _fail(self, spec: OperationSpec, exc: BaseException) -> None:
         message = _one_line(spec, exc)
@@ -385,18 +375,19 @@ class OperationPanel(QWidget):
         gen = self._preview_gen
         self._cancel_preview_job()
         try:
-            layer, data, _, params = self._prepare(spec, self._form.values())  # type: ignore[union-attr]
+            checked = self._check(spec, self._form.values())  # type: ignore[union-attr]
         except ValueError as exc:
             self._preview_error(spec, exc)
             return
+        layer, invocation = checked.layer, checked.invocation
         assert layer is not None
         region = self.preview_target.visible_region() if self.preview_target else None
-        proxy = make_proxy(spec, data, region)
+        proxy = make_proxy(spec, invocation.inputs, region)
         source = proxy.inputs[spec.inputs[0].name]
 
         def work(progress: Progress) -> tuple[int, Any, Any]:
             try:
-                result = compute(spec, proxy.inputs, params, progress)[0]
+                result = Invocation(spec, proxy.inputs, invocation.params).run(progress)
                 return gen, trim(result, proxy, source), None
             except Cancelled:
                 raise

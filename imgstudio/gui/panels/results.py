@@ -52,8 +52,8 @@ def region_selection(row: dict[str, Any], document) -> Any:
     max_col); None when the row names no region."""
     import numpy as np
 
+    from imgstudio.core.selection import Selection
     from imgstudio.core.types import LayerKind
-    from imgstudio.gui.tools.roi import Selection
 
     shape = document.size
     if shape is None:

@@ -172,7 +172,7 @@ class FacesPage(QWizardPage):
 
 
 class DetectPage(QWizardPage):
-    """Page 2: faces detected in both images (``faces.detect``); pick one where several."""
+    """Page 2: faces detected in both images (the declared detect op); pick one where several."""
 
     def __init__(self, session: MorphSession, jobs: JobManager,
                  parent: QWidget | None = None) -> None:

@@ -3,7 +3,9 @@
 :class:`MorphSession` holds what the pages chose (two images, detected faces, the point sets,
 the number of frames) and the frames computed so far. The job functions take plain data and a
 :class:`~imgstudio.core.progress.Progress` and return plain data: they run on pool threads and
-never see a widget. The image maths is the faces operations' (:mod:`imgstudio.ops.faces`).
+never see a widget. The image maths is the faces operations': the face-morph wizard
+declaration (:data:`WIZARD`) names the ops run by role (``detect``, ``landmarks``) and the
+helpers (``triangulate``, ``frames``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import imgstudio.api as api
 from imgstudio.core.progress import Progress
 from imgstudio.core.types import Boxes, check_points
+from imgstudio.gui.wizards import declared
+
+#: The name under which the face ops declare this wizard.
+WIZARD = "face_morph"
 
 A, B = 0, 1
 SIDES = ("A", "B")
@@ -155,25 +162,25 @@ class MorphSession:
 
 # -- jobs (pool threads: plain data in, plain data out) ---------------------------------------------
 def detect_faces(images: list[np.ndarray], progress: Progress) -> list[Boxes]:
-    """``faces.detect`` on each image, most confident face first."""
-    from imgstudio.ops.faces import detect
-
+    """The declared ``detect`` op on each image, most confident face first."""
+    op_id = declared(WIZARD).ops["detect"]
     out = []
     for k, image in enumerate(images):
-        out.append(detect(image, progress=progress.sub(k / len(images), (k + 1) / len(images))))
+        out.append(api.run(op_id, image,
+                           progress=progress.sub(k / len(images), (k + 1) / len(images))))
     return out
 
 
 def find_landmarks(images: list[np.ndarray], faces: list[int | None], progress: Progress
                    ) -> list[np.ndarray | None]:
-    """dlib's 68 landmarks (``faces.landmarks``) of face ``faces[k]`` of each image; None
-    where ``faces[k]`` is None (no face: the points are placed by hand)."""
-    from imgstudio.ops.faces import landmarks
-
+    """The 68 landmarks (the declared ``landmarks`` op) of face ``faces[k]`` of each image;
+    None where ``faces[k]`` is None (no face: the points are placed by hand)."""
+    op_id = declared(WIZARD).ops["landmarks"]
     out: list[np.ndarray | None] = []
     for k, (image, face) in enumerate(zip(images, faces, strict=True)):
         sub = progress.sub(k / len(images), (k + 1) / len(images))
-        out.append(None if face is None else landmarks(image, model=68, face=face, progress=sub))
+        out.append(None if face is None else api.run(op_id, image, model=68, face=face,
+                                                     progress=sub))
     return out
 
 
@@ -191,34 +198,14 @@ class Triangulation:
 
 def triangulate(version: int, a: np.ndarray, b: np.ndarray, pts_a: np.ndarray,
                 pts_b: np.ndarray, progress: Progress) -> Triangulation:
-    from imgstudio.ops.faces.morph import (
-        average_shape,
-        delaunay_triangles,
-        morph_frame,
-        prepare_pair,
-    )
-
-    progress(0.0, "average shape")
-    image, other, pa, pb = prepare_pair(a, b, pts_a, pts_b)
-    shape = average_shape(pa, pb, 0.5)
-    triangles = delaunay_triangles(shape, image.shape)
-    progress(0.3, "warping both faces onto it")
-    middle = morph_frame(image, other, pa, pb, 0.5)
-    progress(1.0, f"{len(triangles)} triangles")
-    return Triangulation(version, shape, triangles, middle, len(pts_a))
+    points, triangles, middle = declared(WIZARD).functions["triangulate"](
+        a, b, pts_a, pts_b, progress)
+    return Triangulation(version, points, triangles, middle, len(pts_a))
 
 
 def morph_frames(version: int, a: np.ndarray, b: np.ndarray, pts_a: np.ndarray,
                  pts_b: np.ndarray, alphas: list[float], progress: Progress
                  ) -> tuple[int, dict[float, np.ndarray]]:
-    """``morph_frame`` at each alpha (border points added, B fitted to A as ``faces.morph``
-    does); returns ``(version, {alpha: frame})``."""
-    from imgstudio.ops.faces.morph import morph_frame, prepare_pair
-
-    image, other, pa, pb = prepare_pair(a, b, pts_a, pts_b)
-    out = {}
-    for k, alpha in enumerate(alphas):
-        progress(k / len(alphas), f"frame {k + 1} of {len(alphas)} (alpha {alpha:.2f})")
-        out[alpha] = morph_frame(image, other, pa, pb, alpha)
-    progress(1.0, f"{len(alphas)} frame(s)")
-    return version, out
+    """The morph at each alpha (the declared ``frames`` helper, as the morph op makes them);
+    returns ``(version, {alpha: frame})``."""
+    return version, declared(WIZARD).functions["frames"](a, b, pts_a, pts_b, alphas, progress)

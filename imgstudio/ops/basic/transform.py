@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 
+from imgstudio.core.editor import Editor
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Points, Range, check_image, check_points
 from imgstudio.ops._pixels import clip_to_dtype, warped_like
@@ -15,7 +16,11 @@ from imgstudio.ops.basic._common import _cv_interp
 # so the channel order does not matter and no RGB<->BGR conversion is needed.
 
 
-@operation("basic.crop", title="Crop", menu="Image/Transform")
+#: Pixels move: a crop of the input is not a crop of the output.
+GEOMETRY = Editor(geometry=True)
+
+
+@operation("basic.crop", title="Crop", menu="Image/Transform", editor=GEOMETRY)
 def crop(
     image: Image,
     *,
@@ -54,7 +59,7 @@ def crop(
     return image[y : y + height, x : x + width].copy()
 
 
-@operation("basic.resize", title="Resize", menu="Image/Transform")
+@operation("basic.resize", title="Resize", menu="Image/Transform", editor=GEOMETRY)
 def resize(
     image: Image,
     *,
@@ -119,7 +124,7 @@ def _fit_canvas(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return out
 
 
-@operation("basic.rotate", title="Rotate", menu="Image/Transform")
+@operation("basic.rotate", title="Rotate", menu="Image/Transform", editor=GEOMETRY)
 def rotate(
     image: Image,
     *,
@@ -174,7 +179,7 @@ def rotate(
     return _warp(image, matrix, (new_cols, new_rows))
 
 
-@operation("basic.flip", title="Flip", menu="Image/Transform")
+@operation("basic.flip", title="Flip", menu="Image/Transform", editor=GEOMETRY)
 def flip(
     image: Image,
     *,
@@ -207,7 +212,7 @@ def _polygon_area(points: np.ndarray) -> float:
     return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
-@operation("basic.perspective", title="Perspective correction", menu="Image/Transform")
+@operation("basic.perspective", title="Perspective correction", menu="Image/Transform", editor=GEOMETRY)
 def perspective(
     image: Image,
     corners: Points,
@@ -271,7 +276,7 @@ def _parse_matrix(text: str) -> np.ndarray:
     return matrix
 
 
-@operation("basic.affine", title="Affine transform", menu="Image/Transform")
+@operation("basic.affine", title="Affine transform", menu="Image/Transform", editor=GEOMETRY)
 def affine(
     image: Image,
     src: Points | None = None,
@@ -328,7 +333,7 @@ def affine(
     return _warp(image, forward, (cols, rows))
 
 
-@operation("basic.elastic", title="Elastic deformation", menu="Image/Transform")
+@operation("basic.elastic", title="Elastic deformation", menu="Image/Transform", editor=GEOMETRY)
 def elastic(
     image: Image,
     *,

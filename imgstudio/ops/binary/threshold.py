@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal
 
 import numpy as np
 
+from imgstudio.core.editor import Editor, HistogramMarker
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image
@@ -49,7 +51,20 @@ def threshold_value(image: np.ndarray, method: str = "otsu", value: float = 128.
     return _threshold_of(grey(image), method, value)
 
 
-@operation("binary.threshold", title="Threshold", menu="Binary/Threshold")
+def marker_of(method: str | None) -> Callable[[np.ndarray, Mapping[str, Any]], float]:
+    """The histogram marker of a global threshold: :func:`threshold_value` of the image
+    with ``method`` (None: the form's ``method``) and the form's ``value``, in the grey
+    image's units."""
+
+    def value(image: np.ndarray, params: Mapping[str, Any]) -> float:
+        chosen = method or str(params.get("method", "otsu"))
+        return threshold_value(image, chosen, float(params.get("value", 128.0)))
+
+    return value
+
+
+@operation("binary.threshold", title="Threshold", menu="Binary/Threshold",
+           editor=Editor(views=(HistogramMarker(marker_of(None)),)))
 def threshold(
     image: Image,
     *,

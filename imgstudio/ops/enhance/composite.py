@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 
+from imgstudio.core.editor import Aligned, Editor, Whole
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image, check_labels
@@ -36,11 +37,12 @@ def _fit(name: str, centre: int, size: int, extent: int, axis: str) -> int:
     return start
 
 
-@operation("enhance.seamless_clone", title="Seamless clone", menu="Image/Combine")
+@operation("enhance.seamless_clone", title="Seamless clone", menu="Image/Combine",
+           editor=Editor(position=("center_x", "center_y")))
 def seamless_clone(
     image: Image,
     source: Image,
-    mask: Labels | None = None,
+    mask: Annotated[Labels | None, Whole()] = None,
     *,
     center_x: _CENTRE | None = None,
     center_y: _CENTRE | None = None,
@@ -165,7 +167,7 @@ def _match_channels(other: np.ndarray, image: np.ndarray) -> np.ndarray:
 @operation("enhance.pyramid_blend", title="Pyramid blend", menu="Image/Combine")
 def pyramid_blend(
     image: Image,
-    other: Image,
+    other: Annotated[Image, Aligned()],
     mask: Labels,
     *,
     levels: Annotated[int, Range(1, 12)] = 6,

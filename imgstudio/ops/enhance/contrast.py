@@ -11,6 +11,7 @@ from typing import Annotated
 
 import numpy as np
 
+from imgstudio.core.editor import Editor, HistogramOverlay
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image, dtype_max
@@ -142,7 +143,10 @@ def clahe(
     return join_alpha(out, alpha)
 
 
-@operation("enhance.histogram_match", title="Match histogram", menu="Image/Adjust")
+# The mapping comes from the whole image's histogram: previews use the whole layer.
+@operation("enhance.histogram_match", title="Match histogram", menu="Image/Adjust",
+           editor=Editor(preview="whole",
+                         views=(HistogramOverlay(inputs=("reference",)),)))
 def histogram_match(
     image: Image, reference: Image, *, progress: Progress | None = None
 ) -> Image:

@@ -6,10 +6,12 @@ from typing import Annotated, Literal
 
 import numpy as np
 
+from imgstudio.core.editor import Editor, Spectrum
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image
 from imgstudio.ops._pixels import as_unit, from_unit, join_alpha, split_alpha, token
+from imgstudio.ops.enhance._spectrum import spectrum_rings, spectrum_view
 
 FilterKind = Literal[
     "ideal_lowpass",
@@ -50,7 +52,8 @@ def _transfer(kind: str, d: np.ndarray, cutoff: float, order: int, width: float)
     raise ValueError(f"kind must be one of {', '.join(FilterKind.__args__)}; got {kind!r}")
 
 
-@operation("enhance.frequency_filter", title="Frequency filter", menu="Filters/Frequency")
+@operation("enhance.frequency_filter", title="Frequency filter", menu="Filters/Frequency",
+           editor=Editor(views=(Spectrum(spectrum_view, spectrum_rings),)))
 def frequency_filter(
     image: Image,
     *,

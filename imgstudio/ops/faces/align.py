@@ -6,6 +6,7 @@ from typing import Annotated
 
 import numpy as np
 
+from imgstudio.core.editor import Editor
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image
@@ -78,7 +79,8 @@ def similarity_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return matrix.astype(np.float64)
 
 
-@operation("faces.align", title="Align face", menu="Faces")
+# The face is found in the whole image and the output is a chip of its own size.
+@operation("faces.align", title="Align face", menu="Faces", editor=Editor(preview="whole"))
 def align(
     image: Image,
     reference: Image | None = None,

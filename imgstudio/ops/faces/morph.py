@@ -12,6 +12,7 @@ from typing import Annotated
 
 import numpy as np
 
+from imgstudio.core.editor import Editor, Wizard
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Points, Range, check_image, check_points
@@ -267,7 +268,42 @@ def morph_sequence(
     return out
 
 
-@operation("faces.morph", title="Morph faces", menu="Faces")
+def wizard_triangulation(a: np.ndarray, b: np.ndarray, pts_a: np.ndarray, pts_b: np.ndarray,
+                         progress: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the face-morph wizard: the average shape at alpha 0.5 (border points included),
+    its Delaunay triangles and the morph at 0.5, with B fitted to A as ``faces.morph`` does."""
+    progress(0.0, "average shape")
+    image, other, pa, pb = prepare_pair(a, b, pts_a, pts_b)
+    shape = average_shape(pa, pb, 0.5)
+    triangles = delaunay_triangles(shape, image.shape)
+    progress(0.3, "warping both faces onto it")
+    middle = morph_frame(image, other, pa, pb, 0.5)
+    progress(1.0, f"{len(triangles)} triangles")
+    return shape, triangles, middle
+
+
+def wizard_frames(a: np.ndarray, b: np.ndarray, pts_a: np.ndarray, pts_b: np.ndarray,
+                  alphas: list[float], progress: Progress) -> dict[float, np.ndarray]:
+    """For the face-morph wizard: :func:`morph_frame` at each alpha, as ``faces.morph``
+    makes it (border points added, B fitted to A)."""
+    image, other, pa, pb = prepare_pair(a, b, pts_a, pts_b)
+    out = {}
+    for k, alpha in enumerate(alphas):
+        progress(k / len(alphas), f"frame {k + 1} of {len(alphas)} (alpha {alpha:.2f})")
+        out[alpha] = morph_frame(image, other, pa, pb, alpha)
+    progress(1.0, f"{len(alphas)} frame(s)")
+    return out
+
+
+FACE_MORPH_WIZARD = Wizard(
+    "face_morph", "&Face Morph…",
+    ops={"detect": "faces.detect", "landmarks": "faces.landmarks"},
+    functions={"triangulate": wizard_triangulation, "frames": wizard_frames},
+    tip="Morph one face into another: landmarks, frames, GIF/MP4")
+
+
+@operation("faces.morph", title="Morph faces", menu="Faces",
+           editor=Editor(wizard=FACE_MORPH_WIZARD))
 def morph(
     image: Image,
     other: Image,

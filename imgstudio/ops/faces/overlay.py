@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 
+from imgstudio.core.editor import Editor
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image
@@ -96,7 +97,9 @@ def composite(image: np.ndarray, overlay_premult: np.ndarray, matrix: np.ndarray
     return result
 
 
-@operation("faces.overlay", title="Face accessory", menu="Faces")
+# Landmarks are found on the whole face: a crop of the view may cut it.
+@operation("faces.overlay", title="Face accessory", menu="Faces",
+           editor=Editor(preview="whole"))
 def overlay(
     image: Image,
     overlay: Image,

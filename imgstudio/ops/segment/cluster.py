@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 
+from imgstudio.core.editor import Editor, Seeds
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, Result, Table, check_image, dtype_max
@@ -144,10 +145,12 @@ def _gmm(n: int, seed: int, data: np.ndarray):
     ).fit(data)
 
 
-@operation("segment.gmm", title="Gaussian mixture", menu="Segment/Cluster")
+# With seeds, one mixture is fitted per seed class from seeds anywhere in the image.
+@operation("segment.gmm", title="Gaussian mixture", menu="Segment/Cluster",
+           editor=Editor(preview_pixels=250_000))
 def gmm(
     image: Image,
-    seeds: Labels | None = None,
+    seeds: Annotated[Labels | None, Seeds()] = None,
     *,
     n_components: Annotated[int, Range(1, 16)] = 3,
     color_space: Literal["ycrcb", "rgb", "lab", "hsv"] = "ycrcb",

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 
+from imgstudio.core.editor import Editor, Seeds
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Points, Range, check_image, check_points
@@ -21,10 +22,18 @@ BF_MAX_PIXELS = 1_000_000
 _RW_WARNINGS = ("Conjugate gradient", "The probability range", '"cg" mode may be slow')
 
 
-@operation("segment.random_walker", title="Random walker", menu="Segment/Interactive")
+#: Shown when the op is chosen: what to paint.
+RANDOM_WALKER_HINT = ('Random walker: paint seeds on a labels layer (New Labels Layer, Brush), label 1 on the object and 2 on the background (Label box in the toolbar); with Preview on, the result follows each stroke')
+GRABCUT_HINT = ('GrabCut: draw a rectangle, then Layer → Labels Layer from Selection (1 = probably object); paint 2 for sure background, 3 for sure object')
+
+
+# An iterative solve on every pixel: previews run on the whole layer downscaled to about
+# 40 000 pixels (about 0.1 s), so a stroke updates the result while painting.
+@operation("segment.random_walker", title="Random walker", menu="Segment/Interactive",
+           editor=Editor(preview_pixels=40_000))
 def random_walker(
     image: Image,
-    seeds: Labels,
+    seeds: Annotated[Labels, Seeds(RANDOM_WALKER_HINT)],
     *,
     beta: Annotated[float, Range(0.0, 10000.0)] = 130.0,
     mode: Literal["cg_j", "cg", "bf"] = "cg_j",
@@ -94,10 +103,11 @@ def random_walker(
 _GC_OUTSIDE, _GC_PROBABLY_FG, _GC_SURE_BG, _GC_SURE_FG, _GC_PROBABLY_BG = range(5)
 
 
-@operation("segment.grabcut", title="GrabCut", menu="Segment/Interactive")
+@operation("segment.grabcut", title="GrabCut", menu="Segment/Interactive",
+           editor=Editor(preview_pixels=250_000))
 def grabcut(
     image: Image,
-    mask: Labels,
+    mask: Annotated[Labels, Seeds(GRABCUT_HINT)],
     *,
     iterations: Annotated[int, Range(1, 30)] = 5,
     progress: Progress | None = None,

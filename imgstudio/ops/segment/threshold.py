@@ -6,10 +6,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from imgstudio.core.editor import Editor, HistogramMarker
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, check_image
 from imgstudio.ops._pixels import as_labels, grey, token
+from imgstudio.ops.binary.threshold import marker_of
 
 
 def _threshold(
@@ -27,7 +29,8 @@ def _threshold(
     return out
 
 
-@operation("segment.otsu", title="Otsu threshold", menu="Segment/Threshold")
+@operation("segment.otsu", title="Otsu threshold", menu="Segment/Threshold",
+           editor=Editor(views=(HistogramMarker(marker_of("otsu")),)))
 def otsu(image: Image, *, progress: Progress | None = None) -> Labels:
     """Foreground mask: pixels brighter than Otsu's threshold.
 
@@ -50,7 +53,9 @@ def otsu(image: Image, *, progress: Progress | None = None) -> Labels:
     return _threshold(image, threshold_otsu, progress)
 
 
-@operation("segment.riddler_calvard", title="Riddler–Calvard threshold", menu="Segment/Threshold")
+@operation("segment.riddler_calvard", title="Riddler–Calvard threshold",
+           menu="Segment/Threshold",
+           editor=Editor(views=(HistogramMarker(marker_of("isodata")),)))
 def riddler_calvard(image: Image, *, progress: Progress | None = None) -> Labels:
     """Foreground mask: pixels brighter than the Riddler–Calvard (ISODATA) threshold.
 

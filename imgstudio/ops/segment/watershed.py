@@ -1,9 +1,9 @@
 """Watershed segmentation (scikit-image and SimpleITK) and the helpers that make its markers.
 
-Two marker helpers are public for the editor: :func:`propose_markers` (what
-``segment.watershed`` uses when no markers are given; the GUI shows them as an editable labels
-layer, also available as the operation ``segment.watershed_markers``) and
-:func:`markers_from_points` (small discs around click-placed points).
+:func:`propose_markers` is what ``segment.watershed`` uses when no markers are given (also the
+operation ``segment.watershed_markers``, whose result the user can edit as a labels layer);
+:func:`~imgstudio.core.workspace.markers_from_points` (small discs around click-placed points,
+the editor's Layer → Points to Markers) is re-exported here.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from typing import Annotated
 
 import numpy as np
 
+from imgstudio.core.editor import Editor, Seeds
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
-from imgstudio.core.types import Image, Labels, Range, check_image, check_points
+from imgstudio.core.types import Image, Labels, Range, check_image
+from imgstudio.core.workspace import markers_from_points  # noqa: F401 - the segment API
 from imgstudio.ops._pixels import as_labels, grey, grey_8bit, to_unit, token
 from imgstudio.ops._sitk import run_sitk
 from imgstudio.ops.segment._common import layer
@@ -93,48 +95,15 @@ def propose_markers(image: Image, *, min_distance: int = 20, footprint: int = 3)
     return _distance_markers(image, min_distance, footprint)[0]
 
 
-def markers_from_points(points: np.ndarray, shape: tuple[int, int], radius: int = 3) -> Labels:
-    """Markers from click-placed points: a disc of ``radius`` around each, labelled 1..N.
-
-    Parameters
-    ----------
-    points : (N, 2) array
-        Centres in (x, y) pixel coordinates, rounded to the nearest pixel.
-    shape : (H, W)
-        Size of the image the markers are for.
-    radius : int
-        Disc radius in pixels (0 = the centre pixel only); discs are clipped to the image and a
-        later point overwrites an earlier one where discs overlap.
-
-    Returns
-    -------
-    (H, W) int32 ndarray
-    """
-    points = check_points(points, "points")
-    if len(shape) != 2 or min(int(s) for s in shape) < 1:
-        raise ValueError(f"shape must be (H, W) with positive sizes; got {shape!r}")
-    if radius < 0:
-        raise ValueError(f"radius must be >= 0; got {radius}")
-    h, w = (int(s) for s in shape)
-    markers = np.zeros((h, w), np.int32)
-    r = int(radius)
-    dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
-    disc = dx**2 + dy**2 <= r * r
-    dy, dx = dy[disc], dx[disc]
-    for i, (x, y) in enumerate(points):
-        cx, cy = int(np.rint(x)), int(np.rint(y))
-        if not (0 <= cx < w and 0 <= cy < h):
-            raise ValueError(f"points[{i}] = ({x}, {y}) is outside the {w}x{h} image")
-        yy, xx = cy + dy, cx + dx
-        keep = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
-        markers[yy[keep], xx[keep]] = i + 1
-    return markers
+WATERSHED_HINT = ('Watershed from markers floods every pixel from some marker: paint one more label on the background too, or the background joins an object')
 
 
-@operation("segment.watershed", title="Watershed", menu="Segment/Watershed")
+# With markers the flooding reaches from every marker: previews then use the whole layer.
+@operation("segment.watershed", title="Watershed", menu="Segment/Watershed",
+           editor=Editor(preview_pixels=1_000_000))
 def watershed(
     image: Image,
-    markers: Labels | None = None,
+    markers: Annotated[Labels | None, Seeds(WATERSHED_HINT)] = None,
     *,
     min_distance: Annotated[int, Range(1, 1000)] = 20,
     compactness: Annotated[float, Range(0.0, 1000.0)] = 0.0,
@@ -232,10 +201,11 @@ def watershed_markers(
     return out
 
 
-@operation("segment.sitk_watershed", title="Watershed (SimpleITK)", menu="Segment/Watershed")
+@operation("segment.sitk_watershed", title="Watershed (SimpleITK)", menu="Segment/Watershed",
+           editor=Editor(preview_pixels=1_000_000))
 def sitk_watershed(
     image: Image,
-    markers: Labels | None = None,
+    markers: Annotated[Labels | None, Seeds(WATERSHED_HINT)] = None,
     *,
     level: Annotated[float, Range(0.0, 255.0)] = 1.0,
     fully_connected: bool = False,
