@@ -18,6 +18,16 @@ def astronaut_small() -> np.ndarray:
     return np.ascontiguousarray(skimage.data.astronaut()[40:232:3, 100:388:3])
 
 
+@pytest.fixture
+def png(tmp_path, astronaut_small):
+    """``astronaut_small`` saved as ``photo.png`` in the test's temporary folder."""
+    from imgstudio.core.io import save_image
+
+    path = tmp_path / "photo.png"
+    save_image(path, astronaut_small)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _private_recovery_dir(tmp_path, monkeypatch):
     """Autosave writes crash-recovery files; keep each test's in its own temporary folder."""

@@ -22,13 +22,6 @@ def imgstudio(*args: str, cwd=None) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture
-def png(tmp_path, astronaut_small):
-    path = tmp_path / "in.png"
-    save_image(path, astronaut_small)
-    return path
-
-
 def test_run_invert_writes_the_inverted_image(tmp_path, png, astronaut_small):
     out = tmp_path / "out.png"
     proc = imgstudio("run", "basic.invert", str(png), "-o", str(out))

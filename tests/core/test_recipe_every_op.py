@@ -21,6 +21,7 @@ from imgstudio.core.invoke import read_layer_file, write_layer_file
 from imgstudio.core.io import save_image
 from imgstudio.core.recipe import check, recipe_from_text, replay, to_script
 from imgstudio.core.types import LayerKind
+from tests.core.helpers import _same
 
 SPECS = api.list_operations()
 
@@ -204,12 +205,6 @@ def _session(spec, tmp: Path):
     sources = {lay.name: np.array(lay.data, copy=True) for lay in layers}
     prepared = apply_operation(doc, history, spec.id, params, layer=main_layer, inputs=chosen)
     return doc, history, sources, prepared
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
-    return [s.to_json() for s in a] == [s.to_json() for s in b]
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])

@@ -31,6 +31,7 @@ from imgstudio.core.io import load_image, save_image
 from imgstudio.core.recipe import recipe_from_text, replay, save_recipe, to_script
 from imgstudio.core.types import LayerKind
 from imgstudio.core.workspace import Workspace
+from tests.core.helpers import _same
 
 
 def _run(ws: Workspace, op_id: str, layer: str, params=None, **inputs):
@@ -171,12 +172,6 @@ def recorded(request, tmp_path):
     out = Recorded(request.param, tmp_path)
     yield out
     out.ws.close()
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
-    return [s.to_json() for s in a] == [s.to_json() for s in b]
 
 
 def test_replay_equals_every_layer_of_the_document(recorded):

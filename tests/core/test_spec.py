@@ -173,3 +173,31 @@ def test_bad_signatures_are_rejected_at_registration(func_src, message):
 def test_bad_ids_are_rejected():
     with pytest.raises(ValueError, match="family.name"):
         build_spec(sample, "NoDot")
+
+
+def test_a_line_documenting_several_names_documents_each():
+    from imgstudio.core.spec import _param_doc_map
+
+    doc = """Summary.
+
+    Parameters
+    ----------
+    x, y : int
+        Top-left corner of the crop.
+    width : int
+        Its width.
+
+    Returns
+    -------
+    ndarray
+    """
+    assert _param_doc_map(doc) == {"x": "Top-left corner of the crop.",
+                                   "y": "Top-left corner of the crop.", "width": "Its width."}
+
+
+def test_every_registered_parameter_and_input_is_documented():
+    import imgstudio.api as api
+
+    missing = [(s.id, p.name) for s in api.list_operations() for p in s.params if not p.doc]
+    missing += [(s.id, i.name) for s in api.list_operations() for i in s.inputs if not i.doc]
+    assert missing == []

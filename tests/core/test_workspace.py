@@ -6,15 +6,7 @@ import numpy as np
 import pytest
 
 from imgstudio.core.apply import apply_operation
-from imgstudio.core.io import save_image
 from imgstudio.core.workspace import Workspace
-
-
-@pytest.fixture
-def png(tmp_path, astronaut_small):
-    path = tmp_path / "photo.png"
-    save_image(path, astronaut_small)
-    return path
 
 
 def test_open_image_gives_one_layer_named_after_the_file(png, astronaut_small):

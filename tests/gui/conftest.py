@@ -1,4 +1,5 @@
-"""GUI test fixtures: a workspace on a small real image, a folder for screenshots."""
+"""GUI test fixtures: a workspace on a small real image, a folder for screenshots, window
+settings, the main window, a job manager."""
 
 from __future__ import annotations
 
@@ -31,6 +32,18 @@ def screenshot_dir() -> Path:
 @pytest.fixture
 def rgb_image() -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def jobs(qtbot):
+    """A job manager whose jobs are cancelled and waited for (at most 10 s) at the end."""
+    from imgstudio.gui.workers import JobManager
+
+    manager = JobManager()
+    yield manager
+    manager.cancel_all()
+    assert manager.wait(10000)
+    qtbot.wait(10)  # deliver the last queued job signals
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMenu, QWidget
 
-from imgstudio.core.io import save_image
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.file_controller import MAX_RECENT, FileController
 
@@ -35,13 +34,6 @@ def holder(qtbot, settings):
     state["files"] = files
     yield state
     state["workspace"].close()
-
-
-@pytest.fixture
-def png(tmp_path, astronaut_small):
-    path = tmp_path / "photo.png"
-    save_image(path, astronaut_small)
-    return path
 
 
 def test_open_files_binds_the_first_and_imports_the_rest(holder, png, astronaut_small):

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import enum
 import pathlib
-from typing import Annotated, Literal
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,56 +26,11 @@ from PySide6.QtWidgets import (
 import imgstudio.api as api
 from imgstudio.core.document import ImageLayer, LabelsLayer, PointsLayer
 from imgstudio.core.spec import ParamSpec, build_spec
-from imgstudio.core.types import Color, Image, Labels, Points, Range
+from imgstudio.core.types import Color
 from imgstudio.gui.forms import NONE_TEXT, ParamForm
-
-
-class Mode(enum.Enum):
-    FAST = "fast"
-    GOOD = "good"
-
-
-def every_kind(
-    image: Image,
-    *,
-    seeds: Labels,
-    mask: Labels | None = None,
-    landmarks: Points | None = None,
-    others: list[Image] | None = None,
-    count: Annotated[int, Range(1, 10)] = 3,
-    sigma: Annotated[float, Range(0.0, 5.0, step=0.5)] = 1.5,
-    size: int = 7,
-    radius: Annotated[float, Range(0.0, 100.0)] | None = None,
-    flag: bool = True,
-    name: str = "hello",
-    shape: Literal["disk", "square"] = "disk",
-    mode: Mode = Mode.FAST,
-    file: pathlib.Path | None = None,
-    tint: Color = Color(255, 0, 0),
-    freqs: tuple[float, ...] = (1.0, 2.5),
-) -> Image:
-    """A test-only op with every parameter kind.
-
-    Parameters
-    ----------
-    image : ndarray
-    seeds : ndarray
-        Seed labels painted with the brush.
-    mask, landmarks, others : ndarray
-    count : int
-        How many.
-    sigma, size, radius, flag, name, shape, mode, file, tint, freqs
-        Whatever.
-    """
-    return image
-
+from tests.gui.helpers import Mode, every_kind, type_into
 
 EVERY_KIND = build_spec(every_kind, "test.every_kind", title="Every kind")
-
-
-@pytest.fixture
-def settings(tmp_path) -> QSettings:
-    return QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
 
 
 @pytest.fixture
@@ -100,11 +53,6 @@ def make_form(qtbot, spec, document, settings) -> ParamForm:
 
 def combo_texts(combo: QComboBox) -> list[str]:
     return [combo.itemText(i) for i in range(combo.count())]
-
-
-def type_into(qtbot, spin, text: str) -> None:
-    spin.lineEdit().selectAll()
-    qtbot.keyClicks(spin, text)
 
 
 @pytest.mark.parametrize("op_id", [s.id for s in api.list_operations()])
@@ -304,3 +252,10 @@ def test_a_required_picker_without_layers_takes_the_first_one_added(qtbot, works
     assert form.inputs()["seeds"] is None
     seeds = workspace.new_labels_layer()
     assert form.inputs()["seeds"] is seeds
+
+
+def test_every_parameter_kind_has_an_editor():
+    from imgstudio.core.kinds import KINDS
+    from imgstudio.gui.form_fields import FIELD_TYPES
+
+    assert {kind.widget for kind in KINDS.values()} <= set(FIELD_TYPES)

@@ -7,22 +7,14 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QToolBar
 
 import imgstudio.api as api
-from imgstudio.core.io import load_image, save_image
+from imgstudio.core.io import load_image
 from imgstudio.gui.main_window import MainWindow
 from imgstudio.gui.tools import TOOL_CLASSES
-
-
-@pytest.fixture
-def png(tmp_path, astronaut_small):
-    path = tmp_path / "photo.png"
-    save_image(path, astronaut_small)
-    return path
 
 
 def test_open_file_shows_one_layer_and_title(window, png, astronaut_small):

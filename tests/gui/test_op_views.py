@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings
 
 import imgstudio.api as api
 from imgstudio.core.document import ImageLayer
@@ -13,24 +13,13 @@ from imgstudio.core.history import AddLayer, SetPixels
 from imgstudio.gui.op_views import OpViews
 from imgstudio.gui.panels.histogram import HistogramPanel
 from imgstudio.gui.panels.operation import OperationPanel
-from imgstudio.gui.workers import JobManager
 from imgstudio.ops.enhance._spectrum import (
     SPECTRUM_SIDE,
     filter_rings,
     log_spectrum,
     spectrum_grey,
 )
-
-LEFT = Qt.MouseButton.LeftButton
-
-
-@pytest.fixture
-def jobs(qtbot):
-    manager = JobManager()
-    yield manager
-    manager.cancel_all()
-    assert manager.wait(10000)
-    qtbot.wait(10)
+from tests.gui.canvas_events import LEFT
 
 
 @pytest.fixture

@@ -15,10 +15,9 @@ from PySide6.QtCore import Qt
 
 import imgstudio.api as api
 from imgstudio.core.io import load_image, save_image
-from tests.gui.canvas_events import at, drag, move, press, release
-from tests.gui.test_layers_panel import _check_rect, _click_row
+from tests.gui.canvas_events import LEFT, at, drag, move, press, release
+from tests.gui.helpers import _check_rect, _click_row
 
-LEFT = Qt.MouseButton.LeftButton
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "astronaut.png"
 TIMEOUT = 30000
 

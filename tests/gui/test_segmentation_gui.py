@@ -9,17 +9,16 @@ be one undo step.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
 
 import imgstudio.api as api
 from imgstudio.core.document import Document, ImageLayer
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.preview import PreviewResult
 from imgstudio.ops.segment import markers_from_points
-from tests.gui.canvas_events import at, click, drag
+from tests.gui.canvas_events import LEFT, at, click, drag
+from tests.helpers import dice, iou
 
 H, W = 120, 160
-LEFT = Qt.MouseButton.LeftButton
 
 
 # -- synthetic images ---------------------------------------------------------------------------
@@ -62,14 +61,6 @@ def object_on_clutter() -> tuple[np.ndarray, np.ndarray]:
     image[obj] = (210, 50, 40)
     image = np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
     return image, obj
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return 2.0 * (a & b).sum() / (a.sum() + b.sum())
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    return (a & b).sum() / (a | b).sum()
 
 
 # -- window and gestures ------------------------------------------------------------------------

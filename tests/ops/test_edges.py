@@ -8,19 +8,15 @@ import sys
 import numpy as np
 import pytest
 import pywt
-import skimage.data
 import skimage.feature
 import skimage.filters
 from scipy import ndimage
-from skimage.util import img_as_float32, img_as_uint
 
 import imgstudio.api as api
 from imgstudio.core.progress import Progress
+from tests.ops.helpers import convert, dtypes, kinds
 
-DTYPES = [np.uint8, np.uint16, np.float32]
-DTYPE_IDS = ["uint8", "uint16", "float32"]
-dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-kinds = pytest.mark.parametrize("kind", ["gray", "rgb"])
+pytestmark = pytest.mark.gray_channel(1)  # `make`: the gray image is the green channel
 
 CATALOG = {
     "edges.canny": {"sigma", "low", "high"},
@@ -36,25 +32,6 @@ CASES = {
     "edges.sobel": {},
     "edges.log": {"sigma": 1.5},
 }
-
-
-def convert(image: np.ndarray, dtype) -> np.ndarray:
-    return {np.uint8: np.array, np.uint16: img_as_uint, np.float32: img_as_float32}[dtype](image)
-
-
-@pytest.fixture(scope="module")
-def rgb() -> np.ndarray:
-    """A 64×96 RGB uint8 crop of the astronaut."""
-    return np.ascontiguousarray(skimage.data.astronaut()[40:232:3, 100:388:3])
-
-
-@pytest.fixture
-def make(rgb):
-    def build(dtype=np.uint8, kind="rgb"):
-        base = rgb if kind == "rgb" else rgb[..., 1]
-        return np.ascontiguousarray(convert(base, dtype))
-
-    return build
 
 
 def reference_grey(image: np.ndarray) -> np.ndarray:

@@ -7,21 +7,11 @@ import numpy as np
 import pytest
 import skimage.data
 import skimage.measure
-from skimage.util import img_as_float32, img_as_uint
 
 import imgstudio.api as api
 from imgstudio.core.progress import Cancelled, Progress
 from imgstudio.ops import measure
-
-DTYPES = [np.uint8, np.uint16, np.float32]
-DTYPE_IDS = ["uint8", "uint16", "float32"]
-
-dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-kinds = pytest.mark.parametrize("kind", ["gray", "rgb"])
-
-
-def convert(image: np.ndarray, dtype) -> np.ndarray:
-    return {np.uint8: np.array, np.uint16: img_as_uint, np.float32: img_as_float32}[dtype](image)
+from tests.ops.helpers import DTYPES, convert, dtypes, kinds
 
 
 @pytest.fixture(scope="module")
