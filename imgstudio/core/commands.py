@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from imgstudio.core.document import Document, Layer, Shape
+from imgstudio.core.document import Document, LabelsLayer, Layer, Shape
 from imgstudio.core.recipe import RecordedStep
 from imgstudio.core.types import LayerKind
 from imgstudio.core.undo_storage import (
@@ -25,7 +25,7 @@ from imgstudio.core.undo_storage import (
     unpack_rects,
 )
 
-_PROPERTIES = ("name", "visible", "opacity", "blend_mode", "contours")
+_PROPERTIES = LabelsLayer.PROPERTIES  # a labels layer has every layer property
 
 # -- commands ---------------------------------------------------------------------------------
 class Command:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,53 @@ from imgstudio.core.types import LayerKind, check_image, check_labels, check_poi
 
 BLEND_MODES = ("normal", "multiply", "screen", "overlay", "difference", "add")
 
+
 def _new_id() -> str:
     return f"layer-{uuid.uuid4().hex[:12]}"
+
+
+def _checked_name(value: Any) -> str:
+    value = str(value).strip()
+    if not value:
+        raise ValueError("layer name must not be empty")
+    return value
+
+
+def _checked_opacity(value: Any) -> float:
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"opacity must be in [0, 1]; got {value!r}")
+    return value
+
+
+def _checked_blend_mode(value: Any) -> str:
+    if value not in BLEND_MODES:
+        raise ValueError(f"blend_mode must be one of {', '.join(BLEND_MODES)}; got {value!r}")
+    return value
+
+
+class LayerProperty:
+    """A layer property kept in the attribute ``_<name>``: a value set goes through ``check``
+    (validate and convert), is stored and emits ``property_changed(layer, name)``; setting the
+    value the layer already has does nothing."""
+
+    def __init__(self, check: Callable[[Any], Any], doc: str | None = None) -> None:
+        self.check = check
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, layer: Layer | None, owner: type | None = None) -> Any:
+        return self if layer is None else getattr(layer, "_" + self.name)
+
+    def __set__(self, layer: Layer, value: Any) -> None:
+        value = self.check(value)
+        if getattr(layer, "_" + self.name) == value:
+            return
+        setattr(layer, "_" + self.name, value)
+        if hasattr(layer, "property_changed"):  # not while __init__ sets the first values
+            layer.property_changed.emit(layer, self.name)
 
 
 class Layer:
@@ -69,52 +115,12 @@ class Layer:
         self.data_changed.emit(self, region)
 
     # -- properties ---------------------------------------------------------------------------
-    def _set(self, attr: str, value: Any) -> None:
-        if getattr(self, "_" + attr) == value:
-            return
-        setattr(self, "_" + attr, value)
-        if hasattr(self, "property_changed"):
-            self.property_changed.emit(self, attr)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @name.setter
-    def name(self, value: str) -> None:
-        value = str(value).strip()
-        if not value:
-            raise ValueError("layer name must not be empty")
-        self._set("name", value)
-
-    @property
-    def visible(self) -> bool:
-        return self._visible
-
-    @visible.setter
-    def visible(self, value: bool) -> None:
-        self._set("visible", bool(value))
-
-    @property
-    def opacity(self) -> float:
-        return self._opacity
-
-    @opacity.setter
-    def opacity(self, value: float) -> None:
-        value = float(value)
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"opacity must be in [0, 1]; got {value!r}")
-        self._set("opacity", value)
-
-    @property
-    def blend_mode(self) -> str:
-        return self._blend_mode
-
-    @blend_mode.setter
-    def blend_mode(self, value: str) -> None:
-        if value not in BLEND_MODES:
-            raise ValueError(f"blend_mode must be one of {', '.join(BLEND_MODES)}; got {value!r}")
-        self._set("blend_mode", value)
+    name = LayerProperty(_checked_name)
+    visible = LayerProperty(bool)
+    opacity = LayerProperty(_checked_opacity)
+    blend_mode = LayerProperty(_checked_blend_mode)
+    #: The names :meth:`properties` returns, in order.
+    PROPERTIES: tuple[str, ...] = ("name", "visible", "opacity", "blend_mode")
 
     @property
     def shape(self) -> tuple[int, int] | None:
@@ -122,12 +128,7 @@ class Layer:
         return None
 
     def properties(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "visible": self.visible,
-            "opacity": self.opacity,
-            "blend_mode": self.blend_mode,
-        }
+        return {name: getattr(self, name) for name in self.PROPERTIES}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id} {self.name!r}>"
@@ -149,18 +150,8 @@ class LabelsLayer(Layer):
 
     kind = LayerKind.LABELS
     _contours = False
-
-    @property
-    def contours(self) -> bool:
-        """Show only the outline of each label instead of filling it."""
-        return self._contours
-
-    @contours.setter
-    def contours(self, value: bool) -> None:
-        self._set("contours", bool(value))
-
-    def properties(self) -> dict[str, Any]:
-        return {**super().properties(), "contours": self.contours}
+    contours = LayerProperty(bool, "Show only the outline of each label instead of filling it.")
+    PROPERTIES = (*Layer.PROPERTIES, "contours")
 
     def _check(self, data: Any) -> np.ndarray:
         data = check_labels(data, "data")

@@ -7,10 +7,11 @@ import contextlib
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 
 from imgstudio.core.autosave import new_recovery_path, snapshot, write_recovery
 from imgstudio.core.workspace import Workspace
+from imgstudio.gui.debounce import debounce_timer
 
 AUTOSAVE_DELAY_MS = 2000
 
@@ -20,10 +21,7 @@ class Autosave(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(AUTOSAVE_DELAY_MS)
-        self.timer.timeout.connect(self.write_now)
+        self.timer = debounce_timer(self, AUTOSAVE_DELAY_MS, self.write_now)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="imgstudio-autosave")
         self._pending: Future | None = None
         self.workspace: Workspace | None = None

@@ -22,6 +22,7 @@ from imgstudio.core.autosave import recovery_files
 from imgstudio.core.io import SUPPORTED_READ_EXTENSIONS, SUPPORTED_WRITE_EXTENSIONS
 from imgstudio.core.project import PROJECT_EXTENSION
 from imgstudio.core.workspace import Workspace
+from imgstudio.gui.message_bar import attempt
 
 MAX_RECENT = 10
 
@@ -241,9 +242,5 @@ class FileController(QObject):
 
     # -- helpers ------------------------------------------------------------------------------
     def _try(self, fn: Callable[[], object]) -> bool:
-        try:
-            fn()
-        except (OSError, ValueError) as exc:
-            self.error.emit(str(exc))
-            return False
-        return True
+        """Run a file command; a bad input (OSError or ValueError) is emitted as ``error``."""
+        return attempt(fn, self.error.emit)

@@ -85,8 +85,7 @@ class Field:
             self.auto = QCheckBox("auto")
             self.auto.setToolTip("Checked: chosen automatically (None)")
             self.auto.toggled.connect(self._on_auto)
-            self.row.addWidget(self.auto)
-            self.parts["auto"] = self.auto
+            self.add_part("auto", self.auto)
         for name, w in self.parts.items():
             if name != "auto":
                 w.setToolTip(p.doc or w.toolTip())
@@ -98,6 +97,11 @@ class Field:
 
     def build(self) -> None:
         raise NotImplementedError
+
+    def add_part(self, name: str, widget: QWidget, stretch: int = 0) -> None:
+        """Add ``widget`` to the row (with ``stretch``) as the part called ``name``."""
+        self.row.addWidget(widget, stretch)
+        self.parts[name] = widget
 
     def _on_auto(self, checked: bool) -> None:
         for name, w in self.parts.items():
@@ -144,8 +148,7 @@ class _NumberField(Field):
         spin.setMinimumWidth(80)
         spin.valueChanged.connect(self._on_spin)
         self.spin = spin
-        self.row.addWidget(spin, 1)
-        self.parts["editor"] = spin
+        self.add_part("editor", spin, 1)
         self.slider: QSlider | None = None
         if p.lo is not None and p.hi is not None and p.hi > p.lo:
             self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -155,8 +158,7 @@ class _NumberField(Field):
             else:
                 self.slider.setRange(0, self._SLIDER_STEPS)
             self.slider.valueChanged.connect(self._on_slider)
-            self.row.addWidget(self.slider, 2)
-            self.parts["slider"] = self.slider
+            self.add_part("slider", self.slider, 2)
 
     @staticmethod
     def _nice_step(lo: float | None, hi: float | None, default: float | None) -> float:
@@ -199,9 +201,8 @@ class _BoolField(Field):
     def build(self) -> None:
         self.box = QCheckBox()
         self.box.toggled.connect(lambda _on: self.notify())
-        self.row.addWidget(self.box)
+        self.add_part("editor", self.box)
         self.row.addStretch(1)
-        self.parts["editor"] = self.box
 
     def value(self) -> bool:
         return self.box.isChecked()
@@ -216,8 +217,7 @@ class _ChoiceField(Field):
         for choice in self.p.choices:
             self.combo.addItem(str(plain(choice)))
         self.combo.currentIndexChanged.connect(lambda _i: self.notify())
-        self.row.addWidget(self.combo, 1)
-        self.parts["editor"] = self.combo
+        self.add_part("editor", self.combo, 1)
 
     def value(self) -> Any:
         return self.p.choices[self.combo.currentIndex()]
@@ -234,8 +234,7 @@ class _TextField(Field):
     def build(self) -> None:
         self.edit = QLineEdit()
         self.edit.textEdited.connect(self._on_edit)
-        self.row.addWidget(self.edit, 1)
-        self.parts["editor"] = self.edit
+        self.add_part("editor", self.edit, 1)
 
     def _on_edit(self, _text: str) -> None:
         self.notify()
@@ -261,8 +260,7 @@ class _PathField(_TextField):
         self.button = QToolButton()
         self.button.setText("…")
         self.button.clicked.connect(self._browse)
-        self.row.addWidget(self.button)
-        self.parts["button"] = self.button
+        self.add_part("button", self.button)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.widget, label_for(self.p.name), self.edit.text())
@@ -308,9 +306,8 @@ class _ColorField(Field):
         self.button = QPushButton()
         self.button.setMinimumWidth(90)
         self.button.clicked.connect(self._pick)
-        self.row.addWidget(self.button)
+        self.add_part("editor", self.button)
         self.row.addStretch(1)
-        self.parts["editor"] = self.button
         self.color = Color(0, 0, 0)
 
     def _pick(self) -> None:

@@ -31,7 +31,7 @@ from imgstudio.gui.canvas.view import CanvasView
 from imgstudio.gui.command_palette import CommandPalette
 from imgstudio.gui.file_controller import FileController
 from imgstudio.gui.menus import add_operation_menus
-from imgstudio.gui.message_bar import MessageBar
+from imgstudio.gui.message_bar import MessageBar, attempt
 from imgstudio.gui.panels.history import HistoryPanel
 from imgstudio.gui.panels.jobs import JobsPanel
 from imgstudio.gui.panels.layers import LayersPanel
@@ -436,12 +436,7 @@ class MainWindow(QMainWindow):
 
     def _try(self, fn: Callable[[], object]) -> bool:
         """Run a layer command; a bad input (OSError or ValueError) goes to the message bar."""
-        try:
-            fn()
-        except (OSError, ValueError) as exc:
-            self.message_bar.show_error(str(exc))
-            return False
-        return True
+        return attempt(fn, self.message_bar.show_error)
 
     def _on_job_added(self, job) -> None:
         self.job_progress.setValue(0)

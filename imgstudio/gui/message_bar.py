@@ -7,6 +7,8 @@ kept in :meth:`MessageBar.messages` (and the bar's tooltip) instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
 
@@ -16,6 +18,17 @@ _LEVELS = {  # level -> (rank, background, border, standard icon)
     "error": (2, "#fbe0e0", "#d9706f", QStyle.StandardPixmap.SP_MessageBoxCritical),
 }
 _HISTORY = 50
+
+
+def attempt(fn: Callable[[], object], report: Callable[[str], object]) -> bool:
+    """Run ``fn``, a user command; a bad input (``OSError`` or ``ValueError``) is given to
+    ``report`` as its message instead of raising. True when ``fn`` ran through."""
+    try:
+        fn()
+    except (OSError, ValueError) as exc:
+        report(str(exc))
+        return False
+    return True
 
 
 class MessageBar(QFrame):

@@ -21,14 +21,15 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, QTimer
+from PySide6.QtCore import QObject, QRectF
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from imgstudio.core.document import Layer
 from imgstudio.core.editor import HistogramOverlay, Spectrum
 from imgstudio.core.spec import OperationSpec
 from imgstudio.core.types import LayerKind
-from imgstudio.gui.panels import ModelLink
+from imgstudio.gui.debounce import debounce_timer
+from imgstudio.gui.panels import LayerDataLink, ModelLink
 from imgstudio.gui.panels.histogram import HistogramPanel
 from imgstudio.gui.panels.operation import OperationPanel
 from imgstudio.gui.preview import PreviewResult
@@ -116,18 +117,14 @@ class OpViews(QObject):
         self._spectrum: Spectrum | None = None
         self._overlays: dict[str, np.ndarray] = {}  # name -> array, in drawing order
         self._before: np.ndarray | None = None  # the layer (strided) when Apply started
-        self._spectrum_layer: Layer | None = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(SPECTRUM_DEBOUNCE_MS)
-        self._timer.timeout.connect(self.update_spectrum)
+        self._timer = debounce_timer(self, SPECTRUM_DEBOUNCE_MS, self.update_spectrum)
         operation.operation_changed.connect(self._on_operation)
         operation.preview_ready.connect(self._on_preview)
         operation.preview_button.toggled.connect(self._on_preview_toggled)
         operation.busy_changed.connect(self._on_busy)
         operation.applied.connect(self._on_applied)
         self._link = ModelLink(self, [(self.document.active_changed, self._on_active_changed)])
-        self._data_link = ModelLink(self)
+        self._data_link = LayerDataLink(self, self._on_data_changed)  # the spectrum's layer
         self._link.connect_all()
         self._on_operation(operation.spec)
 
@@ -144,7 +141,7 @@ class OpViews(QObject):
             self._set_overlays(self._picked())
         shown = self._spectrum is not None
         self.spectrum_view.setVisible(shown)
-        self._watch(self.document.active if shown else None)
+        self._data_link.watch(self.document.active if shown else None)
         if shown:
             self.update_spectrum()
         else:
@@ -199,19 +196,12 @@ class OpViews(QObject):
                                 "source": self._before})
 
     # -- spectrum ---------------------------------------------------------------------------
-    def _watch(self, layer: Layer | None) -> None:
-        self._data_link.clear()
-        self._spectrum_layer = layer
-        if layer is not None:
-            self._data_link.add(layer.data_changed, self._on_data_changed)
-            self._data_link.connect_all()
-
     def _on_active_changed(self, layer: Layer | None) -> None:
         if self._overlay is not None:
             self._before = None
             self._set_overlays(self._picked())
         if self._spectrum is not None:
-            self._watch(layer)
+            self._data_link.watch(layer)
             self._timer.start()
 
     def _on_data_changed(self, _layer: Layer, _region: object) -> None:
@@ -220,7 +210,7 @@ class OpViews(QObject):
     def update_spectrum(self) -> None:
         """Recompute the spectrum of the active layer now (normally debounced)."""
         self._timer.stop()
-        layer = self._spectrum_layer
+        layer = self._data_link.layer
         if self._spectrum is None or layer is None or layer.kind != LayerKind.IMAGE:
             self.spectrum_view.set_spectrum(None, "Spectrum: choose an image layer")
         else:

@@ -15,13 +15,14 @@ import math
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 
 from imgstudio.core.document import Layer
 from imgstudio.core.editor import HistogramMarker
 from imgstudio.core.spec import OperationSpec
 from imgstudio.core.types import LayerKind
-from imgstudio.gui.panels import ModelLink
+from imgstudio.gui.debounce import debounce_timer
+from imgstudio.gui.panels import LayerDataLink, ModelLink
 
 MAX_PIXELS = 1_000_000
 DEBOUNCE_MS = 80
@@ -60,15 +61,12 @@ class ThresholdMarker(QObject):
         self.histogram = histogram
         self.document = panel.workspace.document
         self._shown = False  # whether our marker is on the histogram (others may set theirs)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(debounce_ms)
-        self._timer.timeout.connect(self.refresh)
+        self._timer = debounce_timer(self, debounce_ms, self.refresh)
         self._link = ModelLink(self, [(self.document.active_changed, self._on_active_changed)])
-        self._data_link = ModelLink(self)
+        self._data_link = LayerDataLink(self, self._on_data_changed)
         self._link.connect_all()
         panel.operation_changed.connect(self._on_operation)
-        self._watch(self.document.active)
+        self._data_link.watch(self.document.active)
         self._on_operation(panel.spec)
 
     def value(self) -> float | None:
@@ -98,14 +96,8 @@ class ThresholdMarker(QObject):
             form.changed.connect(self.schedule)
         self.refresh()
 
-    def _watch(self, layer: Layer | None) -> None:
-        self._data_link.clear()
-        if layer is not None:
-            self._data_link.add(layer.data_changed, self._on_data_changed)
-            self._data_link.connect_all()
-
     def _on_active_changed(self, layer: Layer | None) -> None:
-        self._watch(layer)
+        self._data_link.watch(layer)
         self.schedule()
 
     def _on_data_changed(self, _layer: Layer, _region: object) -> None:

@@ -15,10 +15,8 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image
+from imgstudio.ops._params import Wavelet
 from imgstudio.ops._pixels import grey_unit, token
-
-Wavelet = Literal["haar", "db2", "db4", "db6", "db8", "sym4", "sym8", "coif1", "coif3",
-                  "bior2.2", "bior4.4", "rbio2.2"]
 
 _SIGMA = Annotated[float, Range(0.3, 30.0, step=0.1)]
 

@@ -14,12 +14,12 @@ from imgstudio.core.spec import operation
 from imgstudio.core.types import (
     Image,
     Labels,
-    Range,
     Result,
     Table,
     check_image,
     check_labels,
 )
+from imgstudio.ops._params import Level8
 from imgstudio.ops._pixels import as_labels, grey_float, to_8bit_units, token
 
 
@@ -157,7 +157,7 @@ def change(
     image: Image,
     *,
     other: Annotated[Image, Aligned()],
-    threshold: Annotated[float, Range(0.0, 255.0)] = 30.0,
+    threshold: Level8 = 30.0,
 ) -> Change:
     """Mark where two images of the same scene differ (absolute grey-level difference).
 

@@ -33,6 +33,7 @@ from imgstudio.core.workspace import Workspace
 from imgstudio.gui.canvas import overlays
 from imgstudio.gui.canvas.render import Renderer, Viewport, Window
 from imgstudio.gui.canvas.scene import Preview, make_preview, pixel_text, render_layers
+from imgstudio.gui.panels import ModelLink
 from imgstudio.gui.tools import TOOL_CLASSES, Tool
 from imgstudio.gui.tools.points import PointsTool
 
@@ -102,10 +103,13 @@ class CanvasView(QWidget):
     # -- model ----------------------------------------------------------------------------------
     def _connect(self) -> None:
         doc = self.workspace.document
-        doc.layer_inserted.connect(self._on_layer_inserted)
-        doc.layer_removed.connect(self._on_layer_removed)
-        doc.layer_moved.connect(self._on_structure)
-        doc.active_changed.connect(self._on_structure)
+        self._doc_link = ModelLink(self, [
+            (doc.layer_inserted, self._on_layer_inserted),
+            (doc.layer_removed, self._on_layer_removed),
+            (doc.layer_moved, self._on_structure),
+            (doc.active_changed, self._on_structure),
+        ])
+        self._doc_link.connect_all()
         for layer in doc:
             self._watch(layer)
 
@@ -120,12 +124,8 @@ class CanvasView(QWidget):
 
     def disconnect_model(self) -> None:
         """Stop listening to the document (called on close)."""
-        doc = self.workspace.document
-        doc.layer_inserted.disconnect(self._on_layer_inserted)
-        doc.layer_removed.disconnect(self._on_layer_removed)
-        doc.layer_moved.disconnect(self._on_structure)
-        doc.active_changed.disconnect(self._on_structure)
-        for layer in doc:
+        self._doc_link.disconnect()
+        for layer in self.workspace.document:
             self._unwatch(layer)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API

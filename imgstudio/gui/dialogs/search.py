@@ -23,7 +23,6 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QDialog,
     QFileDialog,
     QGridLayout,
@@ -34,7 +33,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QRadioButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -42,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from imgstudio.core.progress import Progress
 from imgstudio.core.types import IMAGE_DTYPES, LayerKind, Table, dtype_max
+from imgstudio.gui.widgets import radio_buttons
 from imgstudio.gui.wizards import declared
 from imgstudio.gui.workers import Job, JobManager
 
@@ -193,12 +192,7 @@ class SearchDialog(QDialog):
         self.progress_bar.setTextVisible(False)
         self.progress_bar.hide()
 
-        self.layer_radio = QRadioButton("Active layer", self)
-        self.file_radio = QRadioButton("File:", self)
-        self.layer_radio.setChecked(True)
-        group = QButtonGroup(self)
-        group.addButton(self.layer_radio)
-        group.addButton(self.file_radio)
+        self.layer_radio, self.file_radio = radio_buttons(self, "Active layer", "File:")
         self.query_edit = QLineEdit(self)
         self.query_edit.setPlaceholderText("An image file to search with")
         self.browse_button = QPushButton("Browse…", self)
@@ -309,12 +303,18 @@ class SearchDialog(QDialog):
         if path:
             self.set_query_file(path)
 
-    def start_index(self) -> Job | None:
-        """Index the folder in a worker (progress here and in the Jobs dock; Cancel stops it)."""
+    def _can_start(self) -> bool:
+        """Whether a job can start: none is running and a folder is chosen (else says so)."""
         if self.busy:
-            return None
+            return False
         if not self.folder:
             self._error("Choose a folder first")
+            return False
+        return True
+
+    def start_index(self) -> Job | None:
+        """Index the folder in a worker (progress here and in the Jobs dock; Cancel stops it)."""
+        if not self._can_start():
             return None
         folder = Path(self.folder)
 
@@ -327,10 +327,7 @@ class SearchDialog(QDialog):
 
     def start_search(self) -> Job | None:
         """Search the folder's index with the query image in a worker."""
-        if self.busy:
-            return None
-        if not self.folder:
-            self._error("Choose a folder first")
+        if not self._can_start():
             return None
         image, query_path = None, None
         if self.file_radio.isChecked():

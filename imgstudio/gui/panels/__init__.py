@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from imgstudio.core.document import Layer
 
 
 class ModelLink:
@@ -74,4 +77,24 @@ class ModelLink:
                 signal.disconnect(slot)
 
 
-__all__ = ["ModelLink"]
+class LayerDataLink(ModelLink):
+    """A :class:`ModelLink` to the ``data_changed`` of one layer at a time (the active one, as
+    a rule): :meth:`watch` drops the old layer and connects ``slot`` to the new one."""
+
+    def __init__(self, widget: Any, slot: Callable[..., Any]) -> None:
+        super().__init__(widget)
+        self._slot = weakref.WeakMethod(slot)
+        #: The layer watched now, or None.
+        self.layer: Layer | None = None
+
+    def watch(self, layer: Layer | None) -> None:
+        """Follow ``layer``'s pixels from now on (None: no layer's)."""
+        self.clear()
+        self.layer = layer
+        slot = self._slot()
+        if layer is not None and slot is not None:
+            self.add(layer.data_changed, slot)
+            self.connect_all()
+
+
+__all__ = ["LayerDataLink", "ModelLink"]

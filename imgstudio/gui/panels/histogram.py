@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from imgstudio.core.document import Layer
 from imgstudio.core.types import LayerKind
 from imgstudio.core.workspace import Workspace
-from imgstudio.gui.panels import ModelLink
+from imgstudio.gui.debounce import debounce_timer
+from imgstudio.gui.panels import LayerDataLink, ModelLink
 
 BINS = 256
 MAX_PIXELS = 1_000_000
@@ -85,7 +85,6 @@ class HistogramPanel(QWidget):
         super().__init__(parent)
         self.document = workspace.document
         self.max_pixels = max_pixels
-        self._layer: Layer | None = None
         self._region: Region | None = None
         self._hists: Histograms = {}
         self._extra: dict[str, Histograms] = {}
@@ -114,15 +113,12 @@ class HistogramPanel(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addLayout(row)
 
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(debounce_ms)
-        self._timer.timeout.connect(self.refresh)
+        self._timer = debounce_timer(self, debounce_ms, self.refresh)
 
         self._link = ModelLink(self, [(self.document.active_changed, self._on_active_changed)])
-        self._data_link = ModelLink(self)
+        self._data_link = LayerDataLink(self, self._on_data_changed)
         self._link.connect_all()
-        self._watch(self.document.active)
+        self._data_link.watch(self.document.active)
         self.refresh()
 
     # -- public -----------------------------------------------------------------------------
@@ -174,7 +170,7 @@ class HistogramPanel(QWidget):
     def refresh(self) -> None:
         """Recompute now from the active layer."""
         self._timer.stop()
-        layer = self._layer
+        layer = self._data_link.layer
         self._hists = {}
         if layer is None:
             self.info_label.setText("No layer")
@@ -198,15 +194,8 @@ class HistogramPanel(QWidget):
         self._redraw()
 
     # -- internals --------------------------------------------------------------------------
-    def _watch(self, layer: Layer | None) -> None:
-        self._data_link.clear()
-        self._layer = layer
-        if layer is not None:
-            self._data_link.add(layer.data_changed, self._on_data_changed)
-            self._data_link.connect_all()
-
     def _on_active_changed(self, layer: Layer | None) -> None:
-        self._watch(layer)
+        self._data_link.watch(layer)
         self.schedule_refresh()
 
     def _on_data_changed(self, _layer: Layer, _region: object) -> None:
@@ -253,6 +242,6 @@ class HistogramPanel(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         if not self._link.connected:
             self._link.connect_all()
-            self._watch(self.document.active)
+            self._data_link.watch(self.document.active)
             self.refresh()
         super().showEvent(event)

@@ -18,9 +18,9 @@ import math
 import re
 from typing import NamedTuple
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from imgstudio.gui.debounce import debounce_timer
 from imgstudio.gui.workers import Job
 
 #: Redraws are at most this often (ms).
@@ -80,10 +80,7 @@ class MetricPlot(QWidget):
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 2, 0, 0)
         self._layout.setSpacing(0)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self.redraw)
+        self._timer = debounce_timer(self, REDRAW_MS, self.redraw)
         self.hide()
         if job is not None:
             self.attach(job)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -42,6 +42,7 @@ from imgstudio.core.invoke import Invocation
 from imgstudio.core.progress import Cancelled, Progress
 from imgstudio.core.spec import OperationSpec
 from imgstudio.core.workspace import Workspace
+from imgstudio.gui.debounce import debounce_timer
 from imgstudio.gui.forms import ParamForm, remember_values
 from imgstudio.gui.panels import ModelLink
 from imgstudio.gui.preview import PreviewResult, PreviewTarget, Proxy, make_proxy, trim
@@ -170,10 +171,7 @@ class OperationPanel(QWidget):
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
 
-        self.preview_timer = QTimer(self)
-        self.preview_timer.setSingleShot(True)
-        self.preview_timer.setInterval(PREVIEW_DEBOUNCE_MS)
-        self.preview_timer.timeout.connect(self.run_preview)
+        self.preview_timer = debounce_timer(self, PREVIEW_DEBOUNCE_MS, self.run_preview)
         self.reset_button.clicked.connect(self._on_reset)
         self.preview_button.toggled.connect(self._on_preview_toggled)
         self.apply_button.clicked.connect(self.apply)

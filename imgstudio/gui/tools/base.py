@@ -8,7 +8,7 @@ its transient state (brush outline, rubber band) in :meth:`Tool.paint`. Position
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
@@ -20,13 +20,28 @@ if TYPE_CHECKING:
 
 
 class Tool:
-    """Base class: every hook does nothing. ``name`` is what ``CanvasView.set_tool`` takes,
-    ``title`` the text of its menu and toolbar action, ``shortcut`` the key bound to it."""
+    """Base class: every hook does nothing.
+
+    A tool declares itself in its class statement, ``class PanTool(Tool, name="pan",
+    title="Pan", shortcut="H", cursor=Qt.CursorShape.OpenHandCursor)``: ``name`` is what
+    ``CanvasView.set_tool`` takes, ``title`` the text of its menu and toolbar action,
+    ``shortcut`` the key bound to it and ``cursor`` the canvas cursor while it is current (a
+    crosshair unless given). A subclass inherits what it does not give.
+    """
 
     name = ""
     title = ""
     shortcut = ""
-    cursor = Qt.CursorShape.ArrowCursor
+    cursor = Qt.CursorShape.CrossCursor
+
+    def __init_subclass__(cls, *, name: str | None = None, title: str | None = None,
+                          shortcut: str | None = None, cursor: Qt.CursorShape | None = None,
+                          **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = {"name": name, "title": title, "shortcut": shortcut, "cursor": cursor}
+        for attr, value in declared.items():
+            if value is not None:
+                setattr(cls, attr, value)
 
     def __init__(self, view: CanvasView) -> None:
         self.view = view

@@ -61,11 +61,7 @@ def capsule_mask(
     return (y0, y1, x0, x1), mask
 
 
-class BrushTool(Tool):
-    name = "brush"
-    title = "Brush"
-    shortcut = "B"
-    cursor = Qt.CursorShape.CrossCursor
+class BrushTool(Tool, name="brush", title="Brush", shortcut="B"):
     erase = False
     step_label = "Brush stroke"
 
@@ -180,9 +176,6 @@ class BrushTool(Tool):
                           self.view.brush_size * self.view.zoom)
 
 
-class EraserTool(BrushTool):
-    name = "eraser"
-    title = "Eraser"
-    shortcut = "E"
+class EraserTool(BrushTool, name="eraser", title="Eraser", shortcut="E"):
     erase = True
     step_label = "Erase"

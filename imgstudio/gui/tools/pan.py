@@ -8,12 +8,7 @@ from PySide6.QtGui import QMouseEvent
 from imgstudio.gui.tools.base import Tool
 
 
-class PanTool(Tool):
-    name = "pan"
-    title = "Pan"
-    shortcut = "H"
-    cursor = Qt.CursorShape.OpenHandCursor
-
+class PanTool(Tool, name="pan", title="Pan", shortcut="H", cursor=Qt.CursorShape.OpenHandCursor):
     def press(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self.view.begin_pan(event.position())

@@ -21,12 +21,7 @@ def pixel_value(data: np.ndarray, x: int, y: int) -> tuple:
     return tuple(v.item() for v in value)
 
 
-class PickerTool(Tool):
-    name = "picker"
-    title = "Colour picker"
-    shortcut = "I"
-    cursor = Qt.CursorShape.CrossCursor
-
+class PickerTool(Tool, name="picker", title="Colour picker", shortcut="I"):
     def press(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return

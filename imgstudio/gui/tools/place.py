@@ -12,12 +12,7 @@ from PySide6.QtGui import QMouseEvent, QPainter, QPen
 from imgstudio.gui.tools.base import Tool
 
 
-class PlaceTool(Tool):
-    name = "place"
-    title = "Place"
-    shortcut = "M"
-    cursor = Qt.CursorShape.CrossCursor
-
+class PlaceTool(Tool, name="place", title="Place", shortcut="M"):
     def __init__(self, view) -> None:
         super().__init__(view)
         self.position: tuple[int, int] | None = None

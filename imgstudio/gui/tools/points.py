@@ -21,12 +21,7 @@ HIT_RADIUS = 6.0  # screen pixels
 NO_LAYER = "Select a points layer to place points"
 
 
-class PointsTool(Tool):
-    name = "points"
-    title = "Points"
-    shortcut = "P"
-    cursor = Qt.CursorShape.CrossCursor
-
+class PointsTool(Tool, name="points", title="Points", shortcut="P"):
     def __init__(self, view) -> None:
         super().__init__(view)
         self.hovered: int | None = None

@@ -17,12 +17,7 @@ from imgstudio.gui.tools.base import Tool
 CLOSE_DISTANCE = 3.0  # screen px: a vertex this close to the previous one is a duplicate
 
 
-class RectTool(Tool):
-    name = "rect"
-    title = "Rectangle selection"
-    shortcut = "R"
-    cursor = Qt.CursorShape.CrossCursor
-
+class RectTool(Tool, name="rect", title="Rectangle selection", shortcut="R"):
     def __init__(self, view) -> None:
         super().__init__(view)
         self._start: tuple[float, float] | None = None
@@ -69,12 +64,7 @@ class RectTool(Tool):
                            self.view.map_from_image)
 
 
-class PolygonTool(Tool):
-    name = "polygon"
-    title = "Polygon selection"
-    shortcut = "G"
-    cursor = Qt.CursorShape.CrossCursor
-
+class PolygonTool(Tool, name="polygon", title="Polygon selection", shortcut="G"):
     def __init__(self, view) -> None:
         super().__init__(view)
         self.vertices: list[tuple[float, float]] = []

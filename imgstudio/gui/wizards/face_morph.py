@@ -33,7 +33,7 @@ from imgstudio.core.types import Boxes, LayerKind
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.wizards.face_morph_frames import ExportPage, FramesPage
 from imgstudio.gui.wizards.face_morph_points import LandmarksPage, TrianglesPage
-from imgstudio.gui.wizards.job_slot import JobSlot, wait_for
+from imgstudio.gui.wizards.job_slot import JobPage, JobSlot, wait_for
 from imgstudio.gui.wizards.landmark_view import LandmarkView
 from imgstudio.gui.wizards.morph_session import SIDES, A, B, MorphSession, detect_faces, side_index
 from imgstudio.gui.workers import Job, JobManager
@@ -171,19 +171,14 @@ class FacesPage(QWizardPage):
             self.set_file(side, path)
 
 
-class DetectPage(QWizardPage):
+class DetectPage(JobPage):
     """Page 2: faces detected in both images (the declared detect op); pick one where several."""
 
     def __init__(self, session: MorphSession, jobs: JobManager,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.session = session
-        self.setTitle("Detect")
-        self.setSubTitle("Faces found in both images, most confident first. Where there are "
-                         "several, choose the one to morph.")
-        self.slot = JobSlot(jobs, self)
-        self.slot.busy_changed.connect(lambda _b: self.completeChanged.emit())
-        self.slots = [self.slot]
+        super().__init__(session, jobs, "Detect",
+                         "Faces found in both images, most confident first. Where there are "
+                         "several, choose the one to morph.", parent)
         self.views: list[LandmarkView] = []
         self.face_combos: list[QComboBox] = []
         self.labels: list[QLabel] = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -18,14 +18,14 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QVBoxLayout,
     QWidget,
-    QWizardPage,
 )
 
 from imgstudio.core.animation import save_frames, save_gif, save_mp4
 from imgstudio.core.document import ImageLayer
 from imgstudio.core.history import AddLayer, Group
 from imgstudio.core.workspace import Workspace
-from imgstudio.gui.wizards.job_slot import JobSlot
+from imgstudio.gui.debounce import debounce_timer
+from imgstudio.gui.wizards.job_slot import JobPage, JobSlot
 from imgstudio.gui.wizards.landmark_view import LandmarkView
 from imgstudio.gui.wizards.morph_session import MorphSession, morph_frames
 from imgstudio.gui.workers import Job, JobManager
@@ -37,23 +37,19 @@ FRAMES_DEBOUNCE_MS = 250
 MAX_FRAMES = 240
 
 
-class FramesPage(QWizardPage):
+class FramesPage(JobPage):
     """Page 5: how many frames, and the morph at any alpha (sequence frames cached)."""
 
     def __init__(self, session: MorphSession, jobs: JobManager,
                  preview_jobs: JobManager | None = None, parent: QWidget | None = None) -> None:
         """``preview_jobs`` runs the short single-frame previews (default: ``jobs``); the
         wizard gives a manager of its own so scrubbing does not fill the Jobs dock."""
-        super().__init__(parent)
-        self.session = session
+        super().__init__(session, jobs, "Frames",
+                         "The morph goes from A (alpha 0) to B (alpha 1) in evenly spaced "
+                         "frames. Move the slider to preview any alpha.", parent)
         self.shown_alpha: float | None = None
-        self.setTitle("Frames")
-        self.setSubTitle("The morph goes from A (alpha 0) to B (alpha 1) in evenly spaced "
-                         "frames. Move the slider to preview any alpha.")
-        self.slot = JobSlot(jobs, self)
-        self.slot.busy_changed.connect(lambda _b: self.completeChanged.emit())
         self.preview_slot = JobSlot(preview_jobs or jobs, self, visible=False)
-        self.slots = [self.slot, self.preview_slot]
+        self.slots.append(self.preview_slot)
         self.frames_spin = QSpinBox(self)
         self.frames_spin.setRange(2, MAX_FRAMES)
         self.frames_spin.setValue(session.n_frames)
@@ -66,10 +62,7 @@ class FramesPage(QWizardPage):
         self.alpha_label.setMinimumWidth(90)
         self.preview = LandmarkView(self)
         self.preview.editable = False
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(FRAMES_DEBOUNCE_MS)
-        self._debounce.timeout.connect(self._compute_sequence)
+        self._debounce = debounce_timer(self, FRAMES_DEBOUNCE_MS, self._compute_sequence)
         form = QFormLayout()
         frames_row = QHBoxLayout()
         frames_row.addWidget(self.frames_spin)
@@ -168,19 +161,15 @@ class FramesPage(QWizardPage):
             self.show_alpha()
 
 
-class ExportPage(QWizardPage):
+class ExportPage(JobPage):
     """Page 6: write the frames (GIF, MP4, image files) or add them as layers."""
 
     def __init__(self, session: MorphSession, jobs: JobManager, workspace: Workspace,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.session, self.workspace = session, workspace
-        self.setTitle("Export")
-        self.setSubTitle("Save the morph as an animation or as numbered images, or add its "
-                         "frames to the document as layers (one undo step).")
-        self.slot = JobSlot(jobs, self)
-        self.slot.busy_changed.connect(self._busy_changed)
-        self.slots = [self.slot]
+        super().__init__(session, jobs, "Export",
+                         "Save the morph as an animation or as numbered images, or add its "
+                         "frames to the document as layers (one undo step).", parent)
+        self.workspace = workspace
         self.fps_spin = QSpinBox(self)
         self.fps_spin.setRange(1, 60)
         self.fps_spin.setValue(10)

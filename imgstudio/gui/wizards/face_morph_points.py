@@ -7,21 +7,20 @@ import os
 
 import numpy as np
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QRadioButton,
     QVBoxLayout,
     QWidget,
-    QWizardPage,
 )
 
 from imgstudio.core.animation import load_points_text, save_points_text
-from imgstudio.gui.wizards.job_slot import ERROR_STYLE, JobSlot
+from imgstudio.gui.message_bar import attempt
+from imgstudio.gui.widgets import radio_buttons
+from imgstudio.gui.wizards.job_slot import ERROR_STYLE, JobPage
 from imgstudio.gui.wizards.landmark_view import LandmarkView
 from imgstudio.gui.wizards.morph_session import (
     SIDES,
@@ -38,26 +37,17 @@ from imgstudio.gui.workers import JobManager
 POINTS_FILTER = "Point files (*.txt);;All files (*)"
 
 
-class LandmarksPage(QWizardPage):
+class LandmarksPage(JobPage):
     """Page 3: both faces side by side with their numbered points, to fix or place by hand."""
 
     def __init__(self, session: MorphSession, jobs: JobManager,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.session = session
-        self.setTitle("Landmarks")
-        self.setSubTitle("Drag a point to correct it; right-click removes one. For faces the "
+        super().__init__(session, jobs, "Landmarks",
+                         "Drag a point to correct it; right-click removes one. For faces the "
                          "detector cannot read, choose “Add points” and click the same features "
-                         "in the same order on A and on B.")
-        self.slot = JobSlot(jobs, self)
-        self.slot.busy_changed.connect(self._busy_changed)
-        self.slots = [self.slot]
-        self.drag_radio = QRadioButton("Drag points", self)
-        self.add_radio = QRadioButton("Add points by clicking", self)
-        self.drag_radio.setChecked(True)
-        modes = QButtonGroup(self)
-        modes.addButton(self.drag_radio)
-        modes.addButton(self.add_radio)
+                         "in the same order on A and on B.", parent)
+        self.drag_radio, self.add_radio = radio_buttons(self, "Drag points",
+                                                        "Add points by clicking")
         self.add_radio.toggled.connect(self._mode_changed)
         mode_row = QHBoxLayout()
         mode_row.addWidget(QLabel("Mouse:", self))
@@ -164,19 +154,13 @@ class LandmarksPage(QWizardPage):
         path, _ = QFileDialog.getOpenFileName(self, f"Load points of {SIDES[side]}", "",
                                               POINTS_FILTER)
         if path:
-            try:
-                self.load_points(path, side)
-            except (OSError, ValueError) as exc:
-                self._error(str(exc))
+            attempt(lambda: self.load_points(path, side), self._error)
 
     def _save_dialog(self, side: int) -> None:
         path, _ = QFileDialog.getSaveFileName(self, f"Save points of {SIDES[side]}",
                                               f"points_{SIDES[side].lower()}.txt", POINTS_FILTER)
         if path:
-            try:
-                self.save_points(path, side)
-            except (OSError, ValueError) as exc:
-                self._error(str(exc))
+            attempt(lambda: self.save_points(path, side), self._error)
 
     def _clear(self, side: int) -> None:
         self._set_points(side, np.zeros((0, 2)))
@@ -227,22 +211,17 @@ class LandmarksPage(QWizardPage):
         self.completeChanged.emit()
 
 
-class TrianglesPage(QWizardPage):
+class TrianglesPage(JobPage):
     """Page 4: the average shape's Delaunay triangles over the average of both warped faces."""
 
     def __init__(self, session: MorphSession, jobs: JobManager,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.session = session
-        self.triangulation: Triangulation | None = None
-        self.setTitle("Triangulation")
-        self.setSubTitle("The average shape of the two point sets (with 8 points on the border) "
+        super().__init__(session, jobs, "Triangulation",
+                         "The average shape of the two point sets (with 8 points on the border) "
                          "and its Delaunay triangles, over the average of both faces warped "
                          "onto it. Each triangle is warped on its own: go back and fix points "
-                         "where triangles fold over.")
-        self.slot = JobSlot(jobs, self)
-        self.slot.busy_changed.connect(lambda _b: self.completeChanged.emit())
-        self.slots = [self.slot]
+                         "where triangles fold over.", parent)
+        self.triangulation: Triangulation | None = None
         self.view = LandmarkView(self)
         self.view.editable = False
         self.view.point_style = "dots"

@@ -2,21 +2,32 @@
 
 Starting a new job in a slot cancels the one running there, whose result (or error) is then
 ignored: only the latest request's answer reaches the page. :meth:`JobSlot.shutdown` cancels
-and waits; after it no callback runs.
+and waits; after it no callback runs. :class:`JobPage` is the base of the wizard pages that run
+their work in a slot.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QThread, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QWidget,
+    QWizardPage,
+)
 from shiboken6 import isValid
 
 from imgstudio.core.progress import Progress
 from imgstudio.gui.workers import Job, JobManager
+
+if TYPE_CHECKING:
+    from imgstudio.gui.wizards.morph_session import MorphSession
 
 ERROR_STYLE = "color: #d04040;"
 
@@ -144,3 +155,25 @@ def wait_for(jobs: Iterable[Job], timeout_s: float = 30.0) -> bool:
             return False
         QThread.msleep(5)
     return True
+
+
+class JobPage(QWizardPage):
+    """A page of the face morph wizard that runs its work in a :class:`JobSlot`.
+
+    Shows ``title`` and ``subtitle`` and makes ``slot``, whose busy changes go to
+    :meth:`_busy_changed` (by default the page re-checks whether it is complete); ``slots``
+    lists every slot of the page, for the wizard to cancel and wait for on close.
+    """
+
+    def __init__(self, session: MorphSession, jobs: JobManager, title: str, subtitle: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setTitle(title)
+        self.setSubTitle(subtitle)
+        self.slot = JobSlot(jobs, self)
+        self.slot.busy_changed.connect(self._busy_changed)
+        self.slots = [self.slot]
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.completeChanged.emit()

@@ -1,11 +1,21 @@
-"""Helpers shared by the artistic operations: odd kernel sizes, Gaussian, Perona–Malik
-diffusion, edge strength. OpenCV is imported inside the functions."""
+"""Helpers shared by the artistic operations: parameter types, odd kernel sizes, Gaussian,
+Perona–Malik diffusion, edge strength. OpenCV is imported inside the functions."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import numpy as np
 
 from imgstudio.core.progress import Progress
+from imgstudio.core.types import Range
+
+#: ``niter``: the number of Perona–Malik steps of the anisotropic effects (0: none).
+Niter = Annotated[int, Range(0, 200)]
+#: ``sigma_s`` and ``sigma_r`` of OpenCV's edge-preserving (domain transform) effects,
+#: ``cv2.stylization`` and ``cv2.pencilSketch``.
+SigmaS = Annotated[float, Range(1.0, 200.0)]
+SigmaR = Annotated[float, Range(0.01, 1.0, step=0.01)]
 
 
 def check_odd(name: str, value: int) -> None:

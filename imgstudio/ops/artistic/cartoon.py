@@ -9,6 +9,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image, dtype_max
+from imgstudio.ops._params import Kappa
 from imgstudio.ops._pixels import (
     clip_to_dtype,
     from_uint8,
@@ -18,7 +19,7 @@ from imgstudio.ops._pixels import (
     to_uint8,
     token,
 )
-from imgstudio.ops.artistic._common import check_odd, edge_strength, perona_malik
+from imgstudio.ops.artistic._common import Niter, check_odd, edge_strength, perona_malik
 
 
 @operation("artistic.cartoon", title="Cartoon", menu="Filters/Artistic")
@@ -104,8 +105,8 @@ _GAMMA = 0.1  # diffusion step of cartoon_anisotropic (stable up to 1/8 with 8 n
 def cartoon_anisotropic(
     image: Image,
     *,
-    kappa: Annotated[float, Range(1.0, 255.0)] = 20.0,
-    niter: Annotated[int, Range(0, 200)] = 20,
+    kappa: Kappa = 20.0,
+    niter: Niter = 20,
     levels: Annotated[int, Range(2, 256)] = 8,
     progress: Progress | None = None,
 ) -> Image:

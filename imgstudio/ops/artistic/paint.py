@@ -17,14 +17,15 @@ from imgstudio.ops._pixels import (
     to_uint8,
     token,
 )
+from imgstudio.ops.artistic._common import SigmaR, SigmaS
 
 
 @operation("artistic.stylize", title="Stylize (watercolour)", menu="Filters/Artistic")
 def stylize(
     image: Image,
     *,
-    sigma_s: Annotated[float, Range(1.0, 200.0)] = 60.0,
-    sigma_r: Annotated[float, Range(0.01, 1.0, step=0.01)] = 0.45,
+    sigma_s: SigmaS = 60.0,
+    sigma_r: SigmaR = 0.45,
     progress: Progress | None = None,
 ) -> Image:
     """Watercolour-like abstraction with OpenCV's edge-preserving stylization (cv2.stylization).

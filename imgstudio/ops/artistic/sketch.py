@@ -13,6 +13,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image, dtype_max
+from imgstudio.ops._params import Kappa
 from imgstudio.ops._pixels import (
     from_uint8,
     from_unit_cv,
@@ -23,7 +24,19 @@ from imgstudio.ops._pixels import (
     to_uint8,
     token,
 )
-from imgstudio.ops.artistic._common import check_odd, edge_strength, gaussian, perona_malik
+from imgstudio.ops.artistic._common import (
+    Niter,
+    SigmaR,
+    SigmaS,
+    check_odd,
+    edge_strength,
+    gaussian,
+    perona_malik,
+)
+
+#: The two Gaussians of the DoG sketches: the narrow one's sigma, the wide one's ratio to it.
+_DOG_SIGMA = Annotated[float, Range(0.1, 20.0)]
+_DOG_K = Annotated[float, Range(1.0, 10.0)]
 
 
 @operation("artistic.sketch_dodge", title="Sketch (colour dodge)", menu="Filters/Artistic")
@@ -77,8 +90,8 @@ def sketch_dodge(
 def sketch_dog(
     image: Image,
     *,
-    sigma: Annotated[float, Range(0.1, 20.0)] = 0.5,
-    k: Annotated[float, Range(1.0, 10.0)] = 1.6,
+    sigma: _DOG_SIGMA = 0.5,
+    k: _DOG_K = 1.6,
     threshold: Annotated[float, Range(0.0, 1.0, step=0.001)] = 0.01,
 ) -> Image:
     """Black lines where the difference of Gaussians G(σ) − G(k·σ) of the grey is below −threshold.
@@ -115,8 +128,8 @@ def sketch_dog(
 def sketch_xdog(
     image: Image,
     *,
-    sigma: Annotated[float, Range(0.1, 20.0)] = 0.8,
-    k: Annotated[float, Range(1.0, 10.0)] = 1.6,
+    sigma: _DOG_SIGMA = 0.8,
+    k: _DOG_K = 1.6,
     gamma: Annotated[float, Range(0.0, 1.0, step=0.01)] = 0.98,
     epsilon: Annotated[float, Range(-1.0, 1.0, step=0.01)] = -0.1,
     phi: Annotated[float, Range(0.0, 1000.0)] = 200.0,
@@ -180,8 +193,8 @@ def sketch_xdog(
 def sketch_anisotropic(
     image: Image,
     *,
-    kappa: Annotated[float, Range(1.0, 255.0)] = 20.0,
-    niter: Annotated[int, Range(0, 200)] = 20,
+    kappa: Kappa = 20.0,
+    niter: Niter = 20,
     gamma: Annotated[float, Range(0.01, 0.125, step=0.005)] = 0.1,
     progress: Progress | None = None,
 ) -> Image:
@@ -231,8 +244,8 @@ def sketch_anisotropic(
 def pencil(
     image: Image,
     *,
-    sigma_s: Annotated[float, Range(1.0, 200.0)] = 60.0,
-    sigma_r: Annotated[float, Range(0.01, 1.0, step=0.01)] = 0.07,
+    sigma_s: SigmaS = 60.0,
+    sigma_r: SigmaR = 0.07,
     shade: Annotated[float, Range(0.0, 0.1, step=0.005)] = 0.05,
     color: bool = False,
     progress: Progress | None = None,

@@ -8,6 +8,7 @@ import numpy as np
 
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image, dtype_max
+from imgstudio.ops._params import Level8
 from imgstudio.ops.basic._common import _tone
 
 
@@ -100,8 +101,8 @@ def gamma(
 def levels(
     image: Image,
     *,
-    black: Annotated[float, Range(0.0, 255.0)] = 0.0,
-    white: Annotated[float, Range(0.0, 255.0)] = 255.0,
+    black: Level8 = 0.0,
+    white: Level8 = 255.0,
     gamma: Annotated[float, Range(0.01, 10.0, step=0.01)] = 1.0,
 ) -> Image:
     """Stretch the input range [black, white] to the full range, then apply a gamma.

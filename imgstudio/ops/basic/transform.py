@@ -9,6 +9,7 @@ import numpy as np
 from imgstudio.core.editor import Editor
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Points, Range, check_image, check_points
+from imgstudio.ops._params import Seed
 from imgstudio.ops._pixels import clip_to_dtype, warped_like
 from imgstudio.ops.basic._common import _cv_interp
 
@@ -339,7 +340,7 @@ def elastic(
     *,
     alpha: Annotated[float, Range(0.0, 1000.0)] = 34.0,
     sigma: Annotated[float, Range(0.0, 100.0)] = 4.0,
-    seed: Annotated[int, Range(0, 2**31 - 1)] = 0,
+    seed: Seed = 0,
 ) -> Image:
     """Warp with a random smooth displacement field (Simard et al. 2003).
 

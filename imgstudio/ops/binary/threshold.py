@@ -11,6 +11,7 @@ from imgstudio.core.editor import Editor, HistogramMarker
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image
+from imgstudio.ops._params import Level8
 from imgstudio.ops._pixels import as_labels, from_8bit_level, grey, token
 
 ThresholdMethod = Literal["otsu", "isodata", "li", "yen", "triangle", "mean", "manual"]
@@ -69,7 +70,7 @@ def threshold(
     image: Image,
     *,
     method: ThresholdMethod = "otsu",
-    value: Annotated[float, Range(0.0, 255.0)] = 128.0,
+    value: Level8 = 128.0,
 ) -> Labels:
     """Global threshold: 1 where the grey level is above the threshold, else 0.
 

@@ -13,6 +13,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image
+from imgstudio.ops._params import Kappa
 from imgstudio.ops._pixels import as_unit, from_unit, join_alpha, split_alpha, to_uint8, token
 from imgstudio.ops.enhance._common import in_strips
 
@@ -79,7 +80,7 @@ def nl_means(
 def anisotropic_diffusion(
     image: Image,
     *,
-    kappa: Annotated[float, Range(1.0, 255.0)] = 20.0,
+    kappa: Kappa = 20.0,
     niter: Annotated[int, Range(1, 200)] = 20,
     gamma: Annotated[float, Range(0.01, 0.25, step=0.01)] = 0.1,
     option: Literal[1, 2] = 1,

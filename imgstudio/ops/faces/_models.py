@@ -16,15 +16,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 
 from imgstudio.core.progress import Progress
+from imgstudio.core.types import Range
 from imgstudio.ops._pixels import rgb_uint8, token
 
 Detector = Literal["hog", "cnn", "haar"]
 DETECTORS: tuple[str, ...] = ("hog", "cnn", "haar")
+#: ``face``: which detected face, 0 being the most confident.
+FaceIndex = Annotated[int, Range(0, 99)]
 
 #: dlib model files shipped by the ``face_recognition_models`` package.
 MODEL_FILES = {

@@ -13,6 +13,7 @@ from imgstudio.core.types import Image, Range, check_image
 from imgstudio.ops._pixels import token, warped_like
 from imgstudio.ops.faces._models import (
     Detector,
+    FaceIndex,
     detect_faces,
     eye_centres_5,
     pick_face,
@@ -87,7 +88,7 @@ def align(
     *,
     size: Annotated[int, Range(16, 2048)] = 256,
     padding: Annotated[float, Range(0.0, 2.0, step=0.05)] = 0.25,
-    face: Annotated[int, Range(0, 99)] = 0,
+    face: FaceIndex = 0,
     detector: Detector = "hog",
     progress: Progress | None = None,
 ) -> Image:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
-from imgstudio.core.types import Image, Points, Range, check_image
+from imgstudio.core.types import Image, Points, check_image
 from imgstudio.ops._pixels import token
-from imgstudio.ops.faces._models import Detector, face_points
+from imgstudio.ops.faces._models import Detector, FaceIndex, face_points
 
 
 @operation("faces.landmarks", title="Face landmarks", menu="Faces")
@@ -16,7 +16,7 @@ def landmarks(
     image: Image,
     *,
     model: Literal[68, 5] = 68,
-    face: Annotated[int, Range(0, 99)] = 0,
+    face: FaceIndex = 0,
     detector: Detector = "hog",
     progress: Progress | None = None,
 ) -> Points:

@@ -13,6 +13,7 @@ the work and memory of the plane (about 2.5 GB at the peak for a 12-megapixel pl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image
+from imgstudio.ops._params import Seed
 from imgstudio.ops._pixels import colour_part, from_unit_like, token
 from imgstudio.ops.restore._common import LAPLACIAN, PSF, fitting_psf, make_psf, per_channel
 
@@ -45,12 +47,34 @@ def _otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.fft.rfft2(padded)
 
 
-def _fourier_filter(plane: np.ndarray, transfer) -> np.ndarray:
-    """Multiply the spectrum of the mirrored ``plane`` by ``transfer(shape)``; crop back."""
-    h, w = plane.shape
-    big = _mirror(plane)
-    spectrum = np.fft.rfft2(big) * transfer(big.shape)
-    return np.fft.irfft2(spectrum, s=big.shape)[:h, :w]
+#: Restores one mirror-extended plane: ``(plane, psf kernel, progress) -> plane``.
+_Restore = Callable[[np.ndarray, np.ndarray, Progress], np.ndarray]
+
+
+def _deconvolve(image: np.ndarray, psf: str, size: int, angle: float, restore: _Restore,
+                progress: Progress | None, message: str) -> np.ndarray:
+    """Deconvolve each colour channel of ``image`` (the [0, 1] scale) with the PSF of
+    :func:`fitting_psf`: ``restore`` works on the mirror-extended channel (see the module
+    notes), whose restored top-left quarter is the result. Alpha is carried through."""
+    image = check_image(image)
+    kernel = fitting_psf(image, psf, size, angle)
+
+    def channel(plane: np.ndarray, sub: Progress) -> np.ndarray:
+        h, w = plane.shape
+        return restore(_mirror(plane), kernel, sub)[:h, :w]
+
+    return per_channel(image, channel, progress, message)
+
+
+def _fourier_filter(gain: Callable[[np.ndarray, tuple[int, int]], np.ndarray]) -> _Restore:
+    """The ``restore`` of :func:`_deconvolve` that multiplies the spectrum of a plane by
+    ``gain(H, shape)``, ``H`` being the PSF's transfer function on the plane's ``shape``."""
+
+    def restore(big: np.ndarray, kernel: np.ndarray, _progress: Progress) -> np.ndarray:
+        spectrum = np.fft.rfft2(big) * gain(_otf(kernel, big.shape), big.shape)
+        return np.fft.irfft2(spectrum, s=big.shape)
+
+    return restore
 
 
 # -- degradation ------------------------------------------------------------------------------
@@ -110,7 +134,7 @@ def add_noise(
     *,
     mode: Literal["gaussian", "s&p", "poisson", "speckle"] = "gaussian",
     amount: Annotated[float, Range(0.0, 1.0, step=0.01)] = 0.05,
-    seed: Annotated[int, Range(0, 2**31 - 1)] = 0,
+    seed: Seed = 0,
     progress: Progress | None = None,
 ) -> Image:
     """Add random noise (Gaussian, salt & pepper, Poisson or speckle) with a fixed seed.
@@ -195,14 +219,10 @@ def wiener(
     """
     from skimage import restoration
 
-    image = check_image(image)
-    kernel = fitting_psf(image, psf, size, angle)
+    def restore(big: np.ndarray, kernel: np.ndarray, _progress: Progress) -> np.ndarray:
+        return restoration.wiener(big, kernel, balance)
 
-    def restore(plane: np.ndarray, _progress: Progress) -> np.ndarray:
-        h, w = plane.shape
-        return restoration.wiener(_mirror(plane), kernel, balance)[:h, :w]
-
-    return per_channel(image, restore, progress, "Wiener deconvolution")
+    return _deconvolve(image, psf, size, angle, restore, progress, "Wiener deconvolution")
 
 
 @operation("restore.unsupervised_wiener", title="Unsupervised Wiener", menu="Filters/Restore")
@@ -212,7 +232,7 @@ def unsupervised_wiener(
     psf: PSF = "box",
     size: _SIZE = 5,
     angle: _ANGLE = 0.0,
-    seed: Annotated[int, Range(0, 2**31 - 1)] = 0,
+    seed: Seed = 0,
     progress: Progress | None = None,
 ) -> Image:
     """Wiener–Hunt deconvolution with noise and prior levels estimated by Gibbs sampling.
@@ -242,12 +262,9 @@ def unsupervised_wiener(
     """
     from skimage import restoration
 
-    image = check_image(image)
-    kernel = fitting_psf(image, psf, size, angle)
     max_iter = 200
 
-    def restore(plane: np.ndarray, sub: Progress) -> np.ndarray:
-        h, w = plane.shape
+    def restore(big: np.ndarray, kernel: np.ndarray, sub: Progress) -> np.ndarray:
         done = [0]
 
         def step(_sample: np.ndarray) -> None:  # called once per Gibbs iteration
@@ -255,12 +272,10 @@ def unsupervised_wiener(
             sub(done[0] / max_iter, "Unsupervised Wiener (Gibbs sampling)")
 
         params = {"max_num_iter": max_iter, "callback": step}
-        out, _chains = restoration.unsupervised_wiener(
-            _mirror(plane), kernel, user_params=params, rng=seed
-        )
-        return out[:h, :w]
+        out, _chains = restoration.unsupervised_wiener(big, kernel, user_params=params, rng=seed)
+        return out
 
-    return per_channel(image, restore, progress, "Unsupervised Wiener")
+    return _deconvolve(image, psf, size, angle, restore, progress, "Unsupervised Wiener")
 
 
 @operation("restore.pseudo_inverse", title="Pseudo-inverse filter", menu="Filters/Restore")
@@ -298,15 +313,12 @@ def pseudo_inverse(
     ndarray
         The restored image, same shape and dtype as ``image``.
     """
-    image = check_image(image)
-    kernel = fitting_psf(image, psf, size, angle)
 
-    def transfer(shape: tuple[int, int]) -> np.ndarray:
-        h = _otf(kernel, shape)
+    def inverse(h: np.ndarray, _shape: tuple[int, int]) -> np.ndarray:
         keep = np.abs(h) >= epsilon
         return np.where(keep, 1.0 / np.where(keep, h, 1.0), 0.0)
 
-    return per_channel(image, lambda plane, _p: _fourier_filter(plane, transfer), progress,
+    return _deconvolve(image, psf, size, angle, _fourier_filter(inverse), progress,
                        "Pseudo-inverse filter")
 
 
@@ -345,15 +357,12 @@ def cls(
     ndarray
         The restored image, same shape and dtype as ``image``.
     """
-    image = check_image(image)
-    kernel = fitting_psf(image, psf, size, angle)
 
-    def transfer(shape: tuple[int, int]) -> np.ndarray:
-        h = _otf(kernel, shape)
+    def constrained(h: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         c = _otf(LAPLACIAN, shape)
         return np.conj(h) / (np.abs(h) ** 2 + lam * np.abs(c) ** 2)
 
-    return per_channel(image, lambda plane, _p: _fourier_filter(plane, transfer), progress,
+    return _deconvolve(image, psf, size, angle, _fourier_filter(constrained), progress,
                        "Constrained least squares")
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, check_image
+from imgstudio.ops._params import Seed
 from imgstudio.ops._pixels import colour_part, from_unit_like, n_colour_channels, to_unit, token
 
 #: Sparse coder used while learning the dictionary ("cd" is 10× faster than "lars" on small
@@ -131,7 +132,7 @@ def dictionary_denoise(
     alpha: Annotated[float, Range(0.01, 100.0)] = 1.0,
     nonzero_coefs: Annotated[int, Range(1, 64)] = 2,
     max_patches: Annotated[int, Range(100, 1_000_000)] = 20000,
-    seed: Annotated[int, Range(0, 2**31 - 1)] = 0,
+    seed: Seed = 0,
     progress: Progress | None = None,
 ) -> Image:
     """Denoise by sparse coding every patch on a dictionary learnt from the image's own patches.

@@ -9,6 +9,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image
+from imgstudio.ops._params import Seed
 from imgstudio.ops._pixels import grey_unit, token
 
 
@@ -58,7 +59,7 @@ def mrf_denoise(
     eta: Annotated[float, Range(0.0, 100.0)] = 2.0,
     zeta: Annotated[float, Range(0.0, 100.0)] = 1.5,
     sweeps: Annotated[int, Range(1, 100)] = 10,
-    seed: Annotated[int, Range(0, 2**31 - 1)] = 0,
+    seed: Seed = 0,
     progress: Progress | None = None,
 ) -> Labels:
     """Denoise a binary image with an Ising MRF prior by iterated conditional modes (ICM).

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 import numpy as np
 
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, Result, Table, check_image
+from imgstudio.ops._params import Wavelet
 from imgstudio.ops._pixels import from_unit_like, n_colour_channels, to_unit, token
-
-Wavelet = Literal["haar", "db2", "db4", "db6", "db8", "sym4", "sym8", "coif1", "coif3",
-                  "bior2.2", "bior4.4", "rbio2.2"]
 
 
 @dataclass(frozen=True, eq=False)

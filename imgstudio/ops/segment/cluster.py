@@ -19,6 +19,7 @@ from imgstudio.core.editor import Editor, Seeds
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, Result, Table, check_image, dtype_max
+from imgstudio.ops._params import Seed
 from imgstudio.ops._pixels import as_labels, colour_part, from_uint8, to_uint8, to_unit, token
 from imgstudio.ops.segment._common import (
     FIT_SAMPLE,
@@ -69,7 +70,7 @@ def kmeans(
     image: Image,
     *,
     k: Annotated[int, Range(2, 64)] = 4,
-    seed: Annotated[int, Range(0, 2**31 - 1)] = 0,
+    seed: Seed = 0,
     progress: Progress | None = None,
 ) -> Labels:
     """Cluster pixel colours with k-means; one label per cluster.
@@ -154,7 +155,7 @@ def gmm(
     *,
     n_components: Annotated[int, Range(1, 16)] = 3,
     color_space: Literal["ycrcb", "rgb", "lab", "hsv"] = "ycrcb",
-    seed: Annotated[int, Range(0, 2**31 - 1)] = 0,
+    seed: Seed = 0,
     progress: Progress | None = None,
 ) -> Labels:
     """Segment by colour with Gaussian mixture models (EM), unsupervised or from seed strokes.
@@ -288,7 +289,7 @@ def fuzzy_cmeans(
     *,
     clusters: Annotated[int, Range(2, 16)] = 3,
     m: Annotated[float, Range(1.1, 10.0)] = 2.0,
-    seed: Annotated[int, Range(0, 2**31 - 1)] = 0,
+    seed: Seed = 0,
     progress: Progress | None = None,
 ) -> FuzzyCMeansResult:
     """Cluster pixel colours with fuzzy c-means; labels, membership map and centre table.

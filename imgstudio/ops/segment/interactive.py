@@ -11,6 +11,7 @@ from imgstudio.core.editor import Editor, Seeds
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Points, Range, check_image, check_points
+from imgstudio.ops._params import Level8
 from imgstudio.ops._pixels import as_labels, colour_part, grey_8bit, to_uint8, token
 from imgstudio.ops._sitk import run_sitk
 from imgstudio.ops.segment._common import layer, seed_classes
@@ -183,8 +184,8 @@ def region_grow(
     image: Image,
     seeds: Points,
     *,
-    lower: Annotated[float, Range(0.0, 255.0)] | None = None,
-    upper: Annotated[float, Range(0.0, 255.0)] | None = None,
+    lower: Level8 | None = None,
+    upper: Level8 | None = None,
     multiplier: Annotated[float, Range(0.0, 20.0)] = 2.5,
     iterations: Annotated[int, Range(0, 20)] = 1,
     radius: Annotated[int, Range(0, 20)] = 1,

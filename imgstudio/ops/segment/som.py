@@ -10,6 +10,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, Result, check_image
+from imgstudio.ops._params import Seed
 from imgstudio.ops._pixels import as_labels, from_unit, to_unit, token
 from imgstudio.ops.segment._common import nearest, pixels
 
@@ -76,7 +77,7 @@ def som(
     iterations: Annotated[int, Range(1, 100_000)] = 1000,
     sigma: Annotated[float, Range(0.01, 10.0)] = 1.0,
     learning_rate: Annotated[float, Range(0.001, 1.0)] = 0.5,
-    seed: Annotated[int, Range(0, 2**31 - 1)] = 0,
+    seed: Seed = 0,
     progress: Progress | None = None,
 ) -> SomResult:
     """Segment colours with a self-organising map: one label per winning neuron.

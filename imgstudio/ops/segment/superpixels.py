@@ -11,6 +11,10 @@ from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image
 from imgstudio.ops._pixels import as_labels, colour_part, to_8bit_units, token
 
+#: SLIC's parameters, also those of the superpixels ``segment.rag_merge`` starts from.
+_N_SEGMENTS = Annotated[int, Range(1, 100_000)]
+_COMPACTNESS = Annotated[float, Range(0.001, 1000.0)]
+
 
 def _slic(image: np.ndarray, n_segments: int, compactness: float) -> np.ndarray:
     from skimage.segmentation import slic as sk_slic
@@ -26,8 +30,8 @@ def _slic(image: np.ndarray, n_segments: int, compactness: float) -> np.ndarray:
 def slic(
     image: Image,
     *,
-    n_segments: Annotated[int, Range(1, 100_000)] = 200,
-    compactness: Annotated[float, Range(0.001, 1000.0)] = 10.0,
+    n_segments: _N_SEGMENTS = 200,
+    compactness: _COMPACTNESS = 10.0,
     progress: Progress | None = None,
 ) -> Labels:
     """Split the image into compact superpixels of similar colour (SLIC).
@@ -105,9 +109,9 @@ def rag_mean_color(image: np.ndarray, labels: np.ndarray):
 def rag_merge(
     image: Image,
     *,
-    n_segments: Annotated[int, Range(1, 100_000)] = 400,
+    n_segments: _N_SEGMENTS = 400,
     threshold: Annotated[float, Range(0.0, 450.0)] = 30.0,
-    compactness: Annotated[float, Range(0.001, 1000.0)] = 30.0,
+    compactness: _COMPACTNESS = 30.0,
     progress: Progress | None = None,
 ) -> Labels:
     """SLIC superpixels merged where neighbouring mean colours are closer than a threshold.

@@ -17,6 +17,7 @@ from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image
 from imgstudio.core.workspace import markers_from_points  # noqa: F401 - the segment API
+from imgstudio.ops._params import Level8
 from imgstudio.ops._pixels import as_labels, grey, grey_8bit, to_unit, token
 from imgstudio.ops._sitk import run_sitk
 from imgstudio.ops.segment._common import layer
@@ -97,17 +98,23 @@ def propose_markers(image: Image, *, min_distance: int = 20, footprint: int = 3)
 
 WATERSHED_HINT = ('Watershed from markers floods every pixel from some marker: paint one more label on the background too, or the background joins an object')
 
+#: The markers a watershed floods from (painted seeds; none: automatic markers).
+_MARKERS = Annotated[Labels | None, Seeds(WATERSHED_HINT)]
+#: The automatic markers' parameters (:func:`propose_markers`).
+_MIN_DISTANCE = Annotated[int, Range(1, 1000)]
+_FOOTPRINT = Annotated[int, Range(1, 101)]
+
 
 # With markers the flooding reaches from every marker: previews then use the whole layer.
 @operation("segment.watershed", title="Watershed", menu="Segment/Watershed",
            editor=Editor(preview_pixels=1_000_000))
 def watershed(
     image: Image,
-    markers: Annotated[Labels | None, Seeds(WATERSHED_HINT)] = None,
+    markers: _MARKERS = None,
     *,
-    min_distance: Annotated[int, Range(1, 1000)] = 20,
+    min_distance: _MIN_DISTANCE = 20,
     compactness: Annotated[float, Range(0.0, 1000.0)] = 0.0,
-    footprint: Annotated[int, Range(1, 101)] = 3,
+    footprint: _FOOTPRINT = 3,
     progress: Progress | None = None,
 ) -> Labels:
     """Split objects with the watershed: automatic distance-peak markers, or your markers.
@@ -170,8 +177,8 @@ def watershed(
 def watershed_markers(
     image: Image,
     *,
-    min_distance: Annotated[int, Range(1, 1000)] = 20,
-    footprint: Annotated[int, Range(1, 101)] = 3,
+    min_distance: _MIN_DISTANCE = 20,
+    footprint: _FOOTPRINT = 3,
     progress: Progress | None = None,
 ) -> Labels:
     """Markers for the watershed: one labelled pixel per distance-transform peak.
@@ -205,9 +212,9 @@ def watershed_markers(
            editor=Editor(preview_pixels=1_000_000))
 def sitk_watershed(
     image: Image,
-    markers: Annotated[Labels | None, Seeds(WATERSHED_HINT)] = None,
+    markers: _MARKERS = None,
     *,
-    level: Annotated[float, Range(0.0, 255.0)] = 1.0,
+    level: Level8 = 1.0,
     fully_connected: bool = False,
     progress: Progress | None = None,
 ) -> Labels:
