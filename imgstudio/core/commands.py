@@ -12,12 +12,11 @@ import numpy as np
 
 from imgstudio.core.document import Document, LabelsLayer, Layer, Shape
 from imgstudio.core.recipe import RecordedStep
-from imgstudio.core.types import LayerKind
+from imgstudio.core.types import LayerKind, Region
 from imgstudio.core.undo_storage import (
     TILE,
     ZLEVEL,
     Blob,
-    Region,
     bands,
     changed_rects,
     pack_rects,

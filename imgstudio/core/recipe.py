@@ -41,9 +41,6 @@ from imgstudio.core.types import LayerKind
 RECIPE_FORMAT = "imgstudio-recipe"
 RECIPE_VERSION = 2
 
-InputNames = dict[str, "str | list[str]"]
-
-
 @dataclass(frozen=True)
 class RecipeStep:
     """One op call over named layers: ``inputs`` maps each layer input to a layer name (a

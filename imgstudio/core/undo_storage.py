@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from imgstudio.core.document import Layer
-
-Region = tuple[int, int, int, int]
+from imgstudio.core.types import Region
 
 TILE = 256  # side of the comparison tiles of SetPixels
 ZLEVEL = 1  # fast; pixel edits are stored once and rarely read

@@ -13,7 +13,7 @@ import math
 import cv2
 import numpy as np
 
-Region = tuple[int, int, int, int]
+from imgstudio.core.types import Region
 
 #: Stop halving when a level would be smaller than this in either dimension.
 MIN_LEVEL_SIZE = 8

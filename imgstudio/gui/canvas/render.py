@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from imgstudio.core.types import Region
 from imgstudio.gui.canvas.pyramid import Pyramid, level_for_zoom
 from imgstudio.gui.palette_colors import LABEL_ALPHA, LABEL_COLORS, palette_indices
 
-Region = tuple[int, int, int, int]  # (y0, y1, x0, x1), end-exclusive
 Extent = tuple[float, float, float, float]  # (y0, y1, x0, x1) in image coordinates
 Window = tuple[float, float]
 

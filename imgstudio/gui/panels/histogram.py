@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from imgstudio.core.document import Layer
-from imgstudio.core.types import LayerKind
+from imgstudio.core.types import LayerKind, Region
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.debounce import debounce_timer
 from imgstudio.gui.panels import LayerDataLink, ModelLink
@@ -24,7 +24,6 @@ BINS = 256
 MAX_PIXELS = 1_000_000
 DEBOUNCE_MS = 100
 
-Region = tuple[int, int, int, int]
 Histograms = dict[str, tuple[np.ndarray, np.ndarray]]
 
 _COLOURS = {"R": (230, 60, 60), "G": (60, 200, 80), "B": (70, 120, 255), "gray": (210, 210, 210)}
