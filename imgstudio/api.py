@@ -20,7 +20,8 @@ from imgstudio.core import registry
 from imgstudio.core.invoke import Invocation
 from imgstudio.core.io import ImageIOError, load_image, save_image
 from imgstudio.core.progress import Cancelled, Progress
-from imgstudio.core.recipe import Recipe, RecipeError, Replay, load_recipe, save_recipe
+from imgstudio.core.recipe import Recipe, RecipeError, load_recipe, save_recipe
+from imgstudio.core.replay import Replay
 from imgstudio.core.spec import OperationSpec
 
 __all__ = [
@@ -68,7 +69,7 @@ def replay_recipe(recipe: Recipe, sources: dict[str, Any],
                   progress: Progress | None = None) -> Replay:
     """Check ``recipe`` and run it over ``sources`` (layer name → array); the returned
     :class:`Replay` holds every layer (``.layer(name).data``) and non-layer result."""
-    from imgstudio.core.recipe import replay
+    from imgstudio.core.replay import replay
 
     return replay(recipe, sources, progress)
 

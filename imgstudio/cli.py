@@ -158,7 +158,8 @@ def result_target(kind: Any, dtype: Any, src: str, out_dir: str) -> str:
 
 def _batch_one(recipe_path: str, src: str, out_dir: str, named: dict[str, str]) -> str:
     """Replay the recipe on one file; returns the output path (runs in a worker process)."""
-    from imgstudio.core.recipe import Replay, check, load_recipe
+    from imgstudio.core.recipe import check, load_recipe
+    from imgstudio.core.replay import Replay
 
     checked = check(load_recipe(recipe_path))
     replay = Replay.from_files(checked.source_kinds, src, named)
@@ -183,7 +184,7 @@ def _progress_bar(done: int, total: int, name: str) -> None:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from imgstudio.core.io import SUPPORTED_READ_EXTENSIONS
-    from imgstudio.core.recipe import check_named_sources
+    from imgstudio.core.replay import check_named_sources
 
     checked = _load_checked(args.recipe)  # the whole recipe, before any file
     if not checked.source_kinds:
@@ -250,7 +251,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_script(args: argparse.Namespace) -> int:
-    from imgstudio.core.recipe import atomic_write_text, to_script
+    from imgstudio.core.io import atomic_write_text
+    from imgstudio.core.replay import to_script
 
     text = to_script(_load_checked(args.recipe).recipe)
     if args.output:

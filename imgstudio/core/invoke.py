@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from imgstudio.core.document import LAYER_CLASSES, Layer, Shape, ShapesLayer
+from imgstudio.core.io import ImageIOError, atomic_write, atomic_write_text, load_image, save_image
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import InputSpec, OperationSpec
 from imgstudio.core.types import (
@@ -278,7 +279,6 @@ def new_layer_of(layer: Layer, data: Any) -> Layer:
 def read_layer_file(kind: LayerKind | str, path: str, name: str) -> Any:
     """Read an input of ``kind`` (image, labels, points) from ``path`` for input ``name``;
     errors name the input and the file."""
-    from imgstudio.core.io import ImageIOError, load_image
 
     kind = LayerKind(kind)
     if not os.path.isfile(path):
@@ -326,8 +326,6 @@ def labels_for_file(data: np.ndarray) -> np.ndarray:
 def write_layer_file(kind: LayerKind | str, value: Any, path: str) -> None:
     """Write one output to ``path`` (format from the extension): images as they are, labels
     as 8/16-bit images (raw in ``.npy``), points as ``x,y`` CSV, boxes or shapes as JSON."""
-    from imgstudio.core.io import save_image
-    from imgstudio.core.recipe import atomic_write_text
 
     kind = LayerKind(kind)
     if kind == LayerKind.POINTS:
@@ -342,29 +340,15 @@ def write_layer_file(kind: LayerKind | str, value: Any, path: str) -> None:
         return
     data = np.asarray(value)
     if path.endswith(".npy"):
-        _save_npy(path, data)
+        atomic_write(path, lambda target: np.save(target, data, allow_pickle=False), "file")
         return
     save_image(path, labels_for_file(data) if kind == LayerKind.LABELS else data)
-
-
-def _save_npy(path: str, data: np.ndarray) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    try:
-        with open(tmp, "wb") as fh:
-            np.save(fh, data, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_result_files(spec: OperationSpec, result: Any, path: str | None) -> list[str]:
     """Write an op's result as ``imgstudio run -o PATH`` does: the first layer output to
     ``path``, the others beside it as ``STEM.FIELD.EXT`` (points as ``.csv``, boxes as
     ``.json``); a result without layer outputs goes to ``path`` as JSON. Returns the paths."""
-    from imgstudio.core.recipe import atomic_write_text
 
     if not path:
         return []

@@ -394,7 +394,7 @@ def save_image(path: str | os.PathLike[str], image: np.ndarray) -> None:
     }
     writer = writers.get(fmt, write_sitk)
     try:
-        _atomic_write(path, lambda target: writer(target, image))
+        atomic_write(path, lambda target: writer(target, image))
     except ImageIOError:
         raise
     except Exception as exc:  # OSError, cv2.error, RuntimeError from SimpleITK...
@@ -425,26 +425,33 @@ def _check_writable(image: np.ndarray, fmt: str) -> None:
         raise ValueError("image has an alpha channel, which JPEG cannot store; use PNG or WebP")
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write`` on a file in a temporary directory next to ``path``, then move it in place.
+def atomic_write(path: Path, write: Callable[[Path], None], what: str = "image") -> None:
+    """Call ``write`` on a file in a temporary directory next to ``path``, then move it in place
+    (a failed write never leaves a half-written ``path``).
 
     The temporary file keeps the target's name so writers that choose the format (or the name of
     a companion data file, as MetaImage ``.mhd`` does) by extension behave as for ``path``.
-    Companion files are moved first and the named file last.
+    Companion files are moved first and the named file last. Errors name ``what`` and ``path``.
     """
+    path = Path(path)
     if path.is_dir():
-        raise ImageIOError(f"cannot write image {path}: it is a directory")
+        raise ImageIOError(f"cannot write {what} {path}: it is a directory")
     parent = path.parent
     tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
     try:
         write(tmpdir / path.name)
         produced = sorted(tmpdir.iterdir(), key=lambda item: item.name == path.name)
         if not produced or produced[-1].name != path.name:
-            raise ImageIOError(f"cannot write image {path}: the encoder produced no file")
+            raise ImageIOError(f"cannot write {what} {path}: the writer produced no file")
         for item in produced:
             os.replace(item, parent / item.name)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (recipes, scripts, CSV, JSON results)."""
+    atomic_write(Path(path), lambda target: target.write_text(text, encoding="utf-8"), "file")
 
 
 def _write_cv2(target: Path, image: np.ndarray) -> None:

@@ -1,10 +1,12 @@
-"""The selection: a rectangle or polygon of image pixels that ops are restricted to.
+"""Marks drawn over an image, as pixels: the selection, and markers from points.
 
-Part of the document model, not of a widget: the canvas holds one, the ROI tools make it, the
+:class:`Selection` is a rectangle or polygon of image pixels that ops are restricted to. It is
+part of the document model, not of a widget: the canvas holds one, the ROI tools make it, the
 Results dock sets it from a table row, and Apply passes its :meth:`Selection.bbox` and
 :meth:`Selection.mask` to :func:`~imgstudio.core.apply.prepare_operation`. Points are image
 coordinates with pixel ``j`` spanning ``[j, j+1)``; a polygon covers the pixels whose centres
-are inside it.
+are inside it. :func:`markers_from_points` draws watershed markers around clicked points (the
+editor's Layer → Points to Markers). Numpy only: the ops import this module too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from imgstudio.core.types import Region
+from imgstudio.core.types import Region, check_points
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,3 +61,46 @@ class Selection:
 
     def __repr__(self) -> str:
         return f"Selection({self.kind!r}, {len(self.points)} points, bbox={self.bbox()})"
+
+
+#: Radius in pixels of the marker disc drawn around each point by :meth:`~imgstudio.core.workspace.Workspace.points_to_markers`.
+MARKER_RADIUS = 3
+
+
+def markers_from_points(points: np.ndarray, shape: tuple[int, int], radius: int = MARKER_RADIUS
+                        ) -> np.ndarray:
+    """Markers from click-placed points: a disc of ``radius`` around each, labelled 1..N.
+
+    Parameters
+    ----------
+    points : (N, 2) array
+        Centres in (x, y) pixel coordinates, rounded to the nearest pixel.
+    shape : (H, W)
+        Size of the image the markers are for.
+    radius : int
+        Disc radius in pixels (0 = the centre pixel only); discs are clipped to the image and a
+        later point overwrites an earlier one where discs overlap.
+
+    Returns
+    -------
+    (H, W) int32 ndarray
+    """
+    points = check_points(points, "points")
+    if len(shape) != 2 or min(int(s) for s in shape) < 1:
+        raise ValueError(f"shape must be (H, W) with positive sizes; got {shape!r}")
+    if radius < 0:
+        raise ValueError(f"radius must be >= 0; got {radius}")
+    h, w = (int(s) for s in shape)
+    markers = np.zeros((h, w), np.int32)
+    r = int(radius)
+    dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
+    disc = dx**2 + dy**2 <= r * r
+    dy, dx = dy[disc], dx[disc]
+    for i, (x, y) in enumerate(points):
+        cx, cy = int(np.rint(x)), int(np.rint(y))
+        if not (0 <= cx < w and 0 <= cy < h):
+            raise ValueError(f"points[{i}] = ({x}, {y}) is outside the {w}x{h} image")
+        yy, xx = cy + dy, cx + dx
+        keep = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+        markers[yy[keep], xx[keep]] = i + 1
+    return markers

@@ -19,54 +19,12 @@ from imgstudio.core.invoke import write_layer_file
 from imgstudio.core.io import load_image
 from imgstudio.core.project import PROJECT_EXTENSION, load_project, save_project
 from imgstudio.core.recipe import Recipe, RecipeError, RecordedStep, recorded_from_recipe
-from imgstudio.core.types import LayerKind, check_points
+from imgstudio.core.selection import MARKER_RADIUS, markers_from_points
+from imgstudio.core.types import LayerKind
 
 log = logging.getLogger(__name__)
 
 DEFAULT_UNDO_BUDGET = 1 << 30
-
-
-#: Radius in pixels of the marker disc drawn around each point by :meth:`Workspace.points_to_markers`.
-MARKER_RADIUS = 3
-
-
-def markers_from_points(points: np.ndarray, shape: tuple[int, int], radius: int = MARKER_RADIUS
-                        ) -> np.ndarray:
-    """Markers from click-placed points: a disc of ``radius`` around each, labelled 1..N.
-
-    Parameters
-    ----------
-    points : (N, 2) array
-        Centres in (x, y) pixel coordinates, rounded to the nearest pixel.
-    shape : (H, W)
-        Size of the image the markers are for.
-    radius : int
-        Disc radius in pixels (0 = the centre pixel only); discs are clipped to the image and a
-        later point overwrites an earlier one where discs overlap.
-
-    Returns
-    -------
-    (H, W) int32 ndarray
-    """
-    points = check_points(points, "points")
-    if len(shape) != 2 or min(int(s) for s in shape) < 1:
-        raise ValueError(f"shape must be (H, W) with positive sizes; got {shape!r}")
-    if radius < 0:
-        raise ValueError(f"radius must be >= 0; got {radius}")
-    h, w = (int(s) for s in shape)
-    markers = np.zeros((h, w), np.int32)
-    r = int(radius)
-    dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
-    disc = dx**2 + dy**2 <= r * r
-    dy, dx = dy[disc], dx[disc]
-    for i, (x, y) in enumerate(points):
-        cx, cy = int(np.rint(x)), int(np.rint(y))
-        if not (0 <= cx < w and 0 <= cy < h):
-            raise ValueError(f"points[{i}] = ({x}, {y}) is outside the {w}x{h} image")
-        yy, xx = cy + dy, cx + dx
-        keep = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
-        markers[yy[keep], xx[keep]] = i + 1
-    return markers
 
 
 def _recorded(recipe: Recipe) -> list[RecordedStep]:

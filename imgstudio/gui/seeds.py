@@ -15,8 +15,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from imgstudio.core.document import LabelsLayer, Layer
+from imgstudio.core.selection import MARKER_RADIUS
 from imgstudio.core.spec import OperationSpec
-from imgstudio.core.workspace import MARKER_RADIUS, Workspace
+from imgstudio.core.workspace import Workspace
 
 
 def points_to_markers(workspace: Workspace, layer: Layer | None = None,

@@ -16,15 +16,13 @@ from imgstudio.core.recipe import (
     Recipe,
     RecipeError,
     RecipeStep,
-    Replay,
     check,
     load_recipe,
     recipe_from_json,
     recipe_from_text,
-    replay,
     save_recipe,
-    to_script,
 )
+from imgstudio.core.replay import Replay, replay, to_script
 from imgstudio.core.types import LayerKind
 
 CHAIN = Recipe(("photo",), (

@@ -19,7 +19,8 @@ from imgstudio.core.document import Document, ImageLayer, LabelsLayer, PointsLay
 from imgstudio.core.history import History
 from imgstudio.core.invoke import read_layer_file, write_layer_file
 from imgstudio.core.io import save_image
-from imgstudio.core.recipe import check, recipe_from_text, replay, to_script
+from imgstudio.core.recipe import check, recipe_from_text
+from imgstudio.core.replay import replay, to_script
 from imgstudio.core.types import LayerKind
 from tests.core.helpers import _same
 

@@ -28,7 +28,8 @@ from imgstudio.core.apply import apply_operation
 from imgstudio.core.history import SetLayerData, SetPixels
 from imgstudio.core.invoke import read_layer_file, write_layer_file
 from imgstudio.core.io import load_image, save_image
-from imgstudio.core.recipe import recipe_from_text, replay, save_recipe, to_script
+from imgstudio.core.recipe import recipe_from_text, save_recipe
+from imgstudio.core.replay import replay, to_script
 from imgstudio.core.types import LayerKind
 from imgstudio.core.workspace import Workspace
 from tests.core.helpers import _same

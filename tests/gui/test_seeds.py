@@ -7,7 +7,7 @@ import pytest
 
 import imgstudio.api as api
 from imgstudio.core.document import PointsLayer
-from imgstudio.core.workspace import markers_from_points
+from imgstudio.core.selection import markers_from_points
 from imgstudio.gui.seeds import hint_for, points_to_markers
 
 

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgstudio.core.recipe import atomic_write_text, save_recipe, to_script
+from imgstudio.core.io import atomic_write_text
+from imgstudio.core.recipe import save_recipe
+from imgstudio.core.replay import to_script
 from imgstudio.core.undo_storage import fmt_bytes
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.panels import ModelLink

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imgstudio.core.recipe import atomic_write_text
+from imgstudio.core.io import atomic_write_text
 from imgstudio.core.types import Classes, Table, Text
 
 

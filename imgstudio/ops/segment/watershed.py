@@ -2,7 +2,7 @@
 
 :func:`propose_markers` is what ``segment.watershed`` uses when no markers are given (also the
 operation ``segment.watershed_markers``, whose result the user can edit as a labels layer);
-:func:`~imgstudio.core.workspace.markers_from_points` (small discs around click-placed points,
+:func:`~imgstudio.core.selection.markers_from_points` (small discs around click-placed points,
 the editor's Layer → Points to Markers) is re-exported here.
 """
 
@@ -14,9 +14,9 @@ import numpy as np
 
 from imgstudio.core.editor import Editor, Seeds
 from imgstudio.core.progress import Progress
+from imgstudio.core.selection import markers_from_points  # noqa: F401 - the segment API
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Labels, Range, check_image
-from imgstudio.core.workspace import markers_from_points  # noqa: F401 - the segment API
 from imgstudio.ops._params import Level8
 from imgstudio.ops._pixels import as_labels, grey, grey_8bit, to_unit, token
 from imgstudio.ops._sitk import run_sitk
