@@ -279,7 +279,6 @@ def new_layer_of(layer: Layer, data: Any) -> Layer:
 def read_layer_file(kind: LayerKind | str, path: str, name: str) -> Any:
     """Read an input of ``kind`` (image, labels, points) from ``path`` for input ``name``;
     errors name the input and the file."""
-
     kind = LayerKind(kind)
     if not os.path.isfile(path):
         raise ValueError(f"{name}: no such file: {path}")
@@ -326,7 +325,6 @@ def labels_for_file(data: np.ndarray) -> np.ndarray:
 def write_layer_file(kind: LayerKind | str, value: Any, path: str) -> None:
     """Write one output to ``path`` (format from the extension): images as they are, labels
     as 8/16-bit images (raw in ``.npy``), points as ``x,y`` CSV, boxes or shapes as JSON."""
-
     kind = LayerKind(kind)
     if kind == LayerKind.POINTS:
         rows = "".join(f"{float(x)!r},{float(y)!r}\n"
@@ -349,7 +347,6 @@ def write_result_files(spec: OperationSpec, result: Any, path: str | None) -> li
     """Write an op's result as ``imgstudio run -o PATH`` does: the first layer output to
     ``path``, the others beside it as ``STEM.FIELD.EXT`` (points as ``.csv``, boxes as
     ``.json``); a result without layer outputs goes to ``path`` as JSON. Returns the paths."""
-
     if not path:
         return []
     parts = [o for o in outputs(spec, result)

@@ -91,7 +91,6 @@ class Recipe:
 
 def _first_output_name(step: RecipeStep) -> str:
     """The layer a step's output goes to (the first field's, for several)."""
-
     try:
         names = output_names(registry.get(step.op_id), step.output or "")
     except KeyError:
@@ -175,7 +174,6 @@ def recipe_from_json(data: Any) -> Recipe:
 def _from_v1(steps: list[Any]) -> Recipe:
     """A version-1 chain as a dataflow: each step reads the previous result (the layer named
     ``image`` at first) unless it names its main input; a new layer becomes the current one."""
-
     sources: list[str] = ["image"]
     known = {"image"}
     current = "image"
@@ -265,7 +263,6 @@ def check(recipe: Recipe) -> Checked:
     refer to a source or an earlier output of a kind that fits, and ``result`` be a layer the
     recipe knows. Raises :class:`RecipeError` naming the step.
     """
-
     kinds: dict[str, LayerKind | None] = dict.fromkeys(recipe.sources)  # None: not yet used
     steps: list[RecipeStep] = []
     for n, step in enumerate(recipe.steps, 1):

@@ -47,14 +47,12 @@ class Replay:
 
     # -- layers -------------------------------------------------------------------------------
     def add(self, name: str, data: Any, kind: LayerKind | str = LayerKind.IMAGE) -> Layer:
-
         layer = make_layer(LayerKind(kind), data, name)
         self.layers[name] = layer
         return layer
 
     def load(self, name: str, path: str, kind: LayerKind | str = LayerKind.IMAGE) -> Layer:
         """Add the layer ``name`` read from ``path`` as ``kind``; errors name the layer."""
-
         return self.add(name, read_layer_file(kind, path, name), kind)
 
     def layer(self, name: str) -> Layer:
@@ -69,7 +67,6 @@ class Replay:
             params: Mapping[str, Any] | None = None, progress: Progress | None = None) -> Any:
         """Run ``op_id`` on the layers named in ``inputs``; write its layer outputs to
         ``output`` (``output.FIELD`` for several); returns the op's result."""
-
         self._count += 1
         spec = registry.get(op_id)
         layers = {name: ([self.layer(n) for n in value] if isinstance(value, (list, tuple))
@@ -99,7 +96,6 @@ class Replay:
         """Write the layer ``name`` to ``path``; when steps returned more than layers (tables,
         matrices) write those as JSON too: beside it as ``STEM.json``, or to ``path`` itself
         when there is no layer to write. Returns the paths written."""
-
         written = []
         if name is not None:
             layer = self.layer(name)
