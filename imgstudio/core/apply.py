@@ -143,12 +143,11 @@ def prepare_invocation(
                         result, [], step)
     base_name = main.name if isinstance(main, Layer) else (
         layer.name if layer is not None else spec.title)
-    base = document.unique_name(f"{spec.title} of {base_name}")
-    names = output_names(spec, base)
-    new_layers = [make_layer(part.kind, part.value, document.unique_name(names[part.field]))
-                  for part in outputs(spec, result)]
+    base, names = _free_names(document, spec, f"{spec.title} of {base_name}")
+    parts = outputs(spec, result)
+    new_layers = [make_layer(part.kind, part.value, names[part.field]) for part in parts]
     written = tuple((part.field if len(names) > 1 else None, lay.id)
-                    for part, lay in zip(outputs(spec, result), new_layers, strict=True))
+                    for part, lay in zip(parts, new_layers, strict=True))
     step = RecordedStep(op_id, plain, refs, base if new_layers else None, written)
     if not new_layers:  # a table, classes...: a step of its own, so it stays in the recipe
         return Prepared(Record(spec.title, step), result, [], step)
@@ -159,6 +158,20 @@ def prepare_invocation(
     command.label = spec.title
     command.step = step
     return Prepared(command, result, new_layers, step)
+
+
+def _free_names(document: Document, spec: OperationSpec, wanted: str
+                ) -> tuple[str, dict[str | None, str]]:
+    """The first of ``wanted``, ``wanted 2``... whose output layer names (``NAME`` or
+    ``NAME.FIELD``, as the recipe will call them) are all free in ``document``."""
+    taken = {lay.name for lay in document}
+    k = 1
+    while True:
+        base = wanted if k == 1 else f"{wanted} {k}"
+        names = output_names(spec, base)
+        if base not in taken and not taken & set(names.values()):
+            return base, names
+        k += 1
 
 
 def _uncrop(spec: OperationSpec, result: Any, layer: Layer, window: Region,

@@ -118,3 +118,16 @@ def test_a_mask_layer_feeds_an_image_input(doc_and_history):
     layer = doc.append(LabelsLayer(mask, "mask"))
     done = apply_operation(doc, history, "basic.invert", layer=layer)
     assert np.array_equal(done.new_layers[0].data, 255 - mask.astype(np.uint8) * 255)
+
+
+def test_layers_of_several_outputs_are_named_as_the_recipe_names_them(doc_and_history):
+    doc, history = doc_and_history
+    for _ in range(2):
+        apply_operation(doc, history, "segment.mean_shift", {"spatial_radius": 5}, layer=doc[0])
+    names = [lay.name for lay in doc][1:]
+    assert sorted(names) == ["Mean shift of photo 2.image", "Mean shift of photo 2.labels",
+                             "Mean shift of photo.image", "Mean shift of photo.labels"]
+    recipe = history.recipe()
+    assert [s.output for s in recipe.steps] == ["Mean shift of photo", "Mean shift of photo 2"]
+    assert {doc[i].name for n, i in recipe.layer_ids.items() if n != "photo"} == set(names)
+    assert all(doc[recipe.layer_ids[n]].name == n for n in recipe.layer_ids)
