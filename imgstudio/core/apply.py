@@ -25,13 +25,6 @@ from imgstudio.core.spec import OperationSpec
 from imgstudio.core.types import Region
 
 
-def compute(spec: OperationSpec, inputs: dict[str, Any], params: dict[str, Any],
-            progress: Progress | None = None) -> tuple[Any, dict[str, Any]]:
-    """Validate and run an op on layer data; returns (result, validated params)."""
-    invocation = Invocation.bind(spec, **inputs, **params)
-    return invocation.run(progress), invocation.params
-
-
 @dataclass
 class Prepared:
     """An op computed and its history command built, not yet applied to the document."""

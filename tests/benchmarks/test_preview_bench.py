@@ -19,8 +19,8 @@ from PySide6.QtCore import QSettings
 
 import imgstudio.core.spec as spec_module
 from imgstudio.core import registry
-from imgstudio.core.apply import compute
 from imgstudio.core.document import Document, ImageLayer
+from imgstudio.core.invoke import Invocation
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range
 from imgstudio.core.workspace import Workspace
@@ -106,10 +106,10 @@ def test_preview_latency_on_24_megapixels(qtbot, tmp_path, gaussian_op):
     shape = canvas.calls[-1][1]
 
     spec = registry.get(gaussian_op)
-    full_ms = median_time(lambda: compute(spec, {"image": image}, {"sigma": 2.0}), repeat=3) * 1000
+    full_ms = median_time(lambda: Invocation.bind(spec, image, sigma=2.0).run(), repeat=3) * 1000
     y0, y1, x0, x1 = REGION
     crop = np.ascontiguousarray(image[y0 - 32:y1 + 32, x0 - 32:x1 + 32])
-    crop_ms = median_time(lambda: compute(spec, {"image": crop}, {"sigma": 2.0}), repeat=5) * 1000
+    crop_ms = median_time(lambda: Invocation.bind(spec, crop, sigma=2.0).run(), repeat=5) * 1000
     med, worst = statistics.median(latency), max(latency)
     report(f"Preview of {gaussian_op} on {W}x{H}x3 uint8, visible region 1920x1080", [
         ("what", "measured", "baseline", "ratio / target"),

@@ -86,3 +86,13 @@ def _same(a, b) -> bool:
     if isinstance(a, np.ndarray):
         return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
     return [s.to_json() for s in a] == [s.to_json() for s in b]
+
+
+def _round_trip(history, layer, original, command, new) -> None:
+    """Execute ``command``, then undo and redo it, checking ``layer``'s pixels each time."""
+    history.execute(command)
+    np.testing.assert_array_equal(layer.data, new)
+    history.undo()
+    np.testing.assert_array_equal(layer.data, original)
+    history.redo()
+    np.testing.assert_array_equal(layer.data, new)

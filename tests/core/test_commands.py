@@ -23,7 +23,7 @@ from imgstudio.core.history import (
     SetLayerProperty,
     SetPixels,
 )
-from tests.core.helpers import Recorder, _doc, _edited, _image, _step
+from tests.core.helpers import Recorder, _doc, _edited, _image, _round_trip, _step
 
 # -- pixels ------------------------------------------------------------------------------------
 
@@ -34,12 +34,7 @@ def test_set_pixels_undo_redo_restore_exact_pixels(dtype, channels):
     original = _image((300, 520, *channels), dtype)
     doc, layer, history = _doc(original)
     new = _edited(original, 100, 280, 250, 400)
-    history.execute(SetPixels(layer, new))
-    np.testing.assert_array_equal(layer.data, new)
-    history.undo()
-    np.testing.assert_array_equal(layer.data, original)
-    history.redo()
-    np.testing.assert_array_equal(layer.data, new)
+    _round_trip(history, layer, original, SetPixels(layer, new), new)
 
 
 def test_set_pixels_on_labels_layer_round_trips():
@@ -48,12 +43,7 @@ def test_set_pixels_on_labels_layer_round_trips():
     doc, layer, history = _doc(original, LabelsLayer)
     new = original.copy()
     new[100:180, 200:290] = 7
-    history.execute(SetPixels(layer, new))
-    np.testing.assert_array_equal(layer.data, new)
-    history.undo()
-    np.testing.assert_array_equal(layer.data, original)
-    history.redo()
-    np.testing.assert_array_equal(layer.data, new)
+    _round_trip(history, layer, original, SetPixels(layer, new), new)
 
 
 def test_set_pixels_casts_narrower_labels_to_the_layer_dtype():
