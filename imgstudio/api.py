@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from imgstudio.core import registry
+from imgstudio.core.errors import MissingExtraError, ModelNotFoundError
 from imgstudio.core.invoke import Invocation
 from imgstudio.core.io import ImageIOError, load_image, save_image
 from imgstudio.core.progress import Cancelled, Progress
@@ -27,13 +28,18 @@ from imgstudio.core.spec import OperationSpec
 __all__ = [
     "Cancelled",
     "ImageIOError",
+    "MissingExtraError",
+    "ModelNotFoundError",
     "OperationSpec",
     "Progress",
     "Recipe",
     "RecipeError",
     "Replay",
     "get_operation",
+    "import_model",
+    "list_models",
     "list_operations",
+    "model_folder",
     "load_image",
     "load_recipe",
     "replay_recipe",
@@ -74,3 +80,42 @@ def replay_recipe(recipe: Recipe, sources: dict[str, Any],
     return replay(recipe, sources, progress)
 
 
+
+
+# -- the model store ----------------------------------------------------------------------------
+# Functions, not re-exports, so that the GUI (which may not import imgstudio.models) reaches the
+# store through this module, and importing imgstudio.api stays cheap.
+
+def list_models(check: bool = True) -> list[dict[str, Any]]:
+    """Every known model as a dict: its card (name, file, sha256, format, architecture,
+    labels, licence, source), ``command`` (what installs it) and, with ``check``, ``status``
+    (``ok``, ``missing`` or ``corrupt``) and ``path`` (its file when ``ok``) or ``error``."""
+    from imgstudio.models import store
+
+    status = {name: (st, detail) for name, st, detail in store.verify()} if check else {}
+    out = []
+    for name, info in store.known().items():
+        entry = {**info.to_json(), "command": info.command}
+        if check:
+            st, detail = status[name]
+            entry["status"] = st
+            entry["path" if st == "ok" else "error"] = detail
+        out.append(entry)
+    return out
+
+
+def import_model(path: str, name: str, **card: Any) -> dict[str, Any]:
+    """Copy a weights file into the user's model folder as ``name`` (see
+    :func:`imgstudio.models.store.import_file`); returns its card with ``path``."""
+    from imgstudio.models import store
+
+    located = store.import_file(path, name, **card)
+    store.forget()
+    return {**located.info.to_json(), "path": str(located.path)}
+
+
+def model_folder() -> str:
+    """The folder imported models go to (``$IMGSTUDIO_MODELS`` or the user's data folder)."""
+    from imgstudio.models import store
+
+    return str(store.user_folders()[0])

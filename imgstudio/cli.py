@@ -6,6 +6,7 @@
     imgstudio run OP_ID INPUT... -o OUTPUT [-p NAME=VALUE]... [--input NAME=PATH]... [--json]
     imgstudio batch RECIPE INPUT_DIR OUTPUT_DIR [--workers N] [--layer NAME=PATH]...
     imgstudio script RECIPE [-o SCRIPT.py]
+    imgstudio models [list|path NAME|verify [NAME...]|import FILE --name NAME]
 
 Bad input exits with status 2 and a one-line message, never a traceback.
 """
@@ -22,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
-SUBCOMMANDS = ("ops", "run", "batch", "script")
+SUBCOMMANDS = ("ops", "run", "batch", "script", "models")
 
 
 class UsageError(Exception):
@@ -295,6 +296,50 @@ def _cmd_editor(argv: list[str]) -> int:
     return app.main(args.files, screenshot=args.screenshot, opening=opening)
 
 
+# -- imgstudio models -----------------------------------------------------------------------------
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from imgstudio.models import store
+
+    action = args.action or "list"
+    if action == "list":
+        rows = store.verify()
+        known = store.known()
+        if args.json:
+            json.dump([{**known[n].to_json(), "status": st, "detail": d} for n, st, d in rows],
+                      sys.stdout, indent=1)
+            sys.stdout.write("\n")
+            return 0
+        width = max((len(n) for n, _, _ in rows), default=10)
+        for name, status, detail in rows:
+            info = known[name]
+            where = detail if status == "ok" else f"install: {info.command}"
+            print(f"{name:<{width}}  {status:<7}  {info.format:<16}  {info.licence.split(' (')[0]:<14}  {where}")
+        print(f"user folder: {store.user_folders()[0]}")
+        return 0
+    if action == "path":
+        if len(args.names) != 1:
+            raise UsageError("models path takes one model name")
+        print(store.path(args.names[0]))
+        return 0
+    if action == "verify":
+        bad = 0
+        for name, status, detail in store.verify(args.names or None):
+            print(f"{name}: {status}" + (f" ({detail})" if status != "ok" else f" {detail}"))
+            bad += status == "corrupt" or (bool(args.names) and status != "ok")
+        return 1 if bad else 0
+    if action == "import":
+        if len(args.names) != 1 or not args.name:
+            raise UsageError("models import takes one FILE and --name NAME")
+        located = store.import_file(args.names[0], args.name, format=args.format,
+                                    architecture=args.architecture, licence=args.licence,
+                                    companions=args.companion)
+        print(f"imported {located.info.name} ({located.info.format}, sha256 "
+              f"{located.info.sha256[:12]}…) to {located.path}")
+        return 0
+    raise UsageError(f"models: unknown action {action!r} (list, path, verify, import)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="imgstudio", description="imgstudio operations, headless.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -335,6 +380,23 @@ def build_parser() -> argparse.ArgumentParser:
     p_script.add_argument("-o", "--output", metavar="SCRIPT.py",
                           help="where to write the script (default: standard output)")
     p_script.set_defaults(func=_cmd_script)
+
+    p_models = sub.add_parser(
+        "models", help="list, check and import model weights",
+        description="The model store: list (installed or missing, licence), path NAME, "
+                    "verify [NAME...] (checksums; exit 1 when a file is corrupt), "
+                    "import FILE --name NAME (copy weights into your model folder).")
+    p_models.add_argument("action", nargs="?", choices=("list", "path", "verify", "import"))
+    p_models.add_argument("names", nargs="*", metavar="NAME|FILE")
+    p_models.add_argument("--name", help="import: the model's store name")
+    p_models.add_argument("--format", help="import: file format (default: from the name or "
+                                           "the extension)")
+    p_models.add_argument("--architecture", help="import: architecture (default: the manifest's)")
+    p_models.add_argument("--licence", help="import: the weights' licence")
+    p_models.add_argument("--companion", action="append", default=[], metavar="FILE",
+                          help="import: a file that goes with the model (an ncnn .param)")
+    p_models.add_argument("--json", action="store_true", help="list: machine-readable")
+    p_models.set_defaults(func=_cmd_models)
     return parser
 
 

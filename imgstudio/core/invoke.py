@@ -31,6 +31,7 @@ from imgstudio.core.spec import InputSpec, OperationSpec
 from imgstudio.core.types import (
     Boxes,
     LayerKind,
+    Lines,
     Region,
     check_image,
     check_labels,
@@ -223,7 +224,7 @@ def output_kinds(spec: OperationSpec) -> list[tuple[str | None, LayerKind]]:
     rtype = spec.output.result_type
     if rtype is None:
         return []
-    if rtype is Boxes or (isinstance(rtype, type) and issubclass(rtype, Boxes)):
+    if isinstance(rtype, type) and issubclass(rtype, (Boxes, Lines)):
         return [(None, LayerKind.SHAPES)]
     return list(layer_fields(rtype))
 
@@ -252,6 +253,11 @@ def result_json(result: Any) -> Any:
     return result.to_json() if hasattr(result, "to_json") else result
 
 
+def lines_to_shapes(lines: Lines) -> list[Shape]:
+    return [Shape("polyline", np.asarray(path, dtype=float), text=label)
+            for path, label in zip(lines.paths, lines.labels, strict=True)]
+
+
 def boxes_to_shapes(boxes: Boxes) -> list[Shape]:
     return [
         Shape("box", np.array([[x0, y0], [x1, y1]], dtype=float), text=label, score=float(score))
@@ -263,8 +269,9 @@ def boxes_to_shapes(boxes: Boxes) -> list[Shape]:
 def make_layer(kind: LayerKind, value: Any, name: str) -> Layer:
     """A new layer holding an output (boxes become box shapes)."""
     if kind == LayerKind.SHAPES:
-        shapes = boxes_to_shapes(value) if isinstance(value, Boxes) else list(value)
-        return ShapesLayer(shapes, name)
+        if isinstance(value, Boxes):
+            return ShapesLayer(boxes_to_shapes(value), name)
+        return ShapesLayer(lines_to_shapes(value) if isinstance(value, Lines) else list(value), name)
     return LAYER_CLASSES[kind](np.asarray(value), name)
 
 
@@ -332,7 +339,7 @@ def write_layer_file(kind: LayerKind | str, value: Any, path: str) -> None:
         atomic_write_text(path, "x,y\n" + rows)
         return
     if kind == LayerKind.SHAPES:
-        data = (result_json(value) if isinstance(value, Boxes)
+        data = (result_json(value) if isinstance(value, (Boxes, Lines))
                 else [s.to_json() for s in value])
         atomic_write_text(path, json.dumps(data, indent=1) + "\n")
         return
@@ -350,7 +357,7 @@ def write_result_files(spec: OperationSpec, result: Any, path: str | None) -> li
     if not path:
         return []
     parts = [o for o in outputs(spec, result)
-             if o.kind != LayerKind.SHAPES or spec.output.result_type is Boxes]
+             if o.kind != LayerKind.SHAPES or spec.output.result_type in (Boxes, Lines)]
     if not parts:
         if result is None:
             return []

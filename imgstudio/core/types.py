@@ -184,7 +184,7 @@ def layer_fields(result_type: type) -> list[tuple[str, LayerKind]]:
             if kinds:
                 out.append((f.name, kinds[0]))
                 continue
-        if tp is Boxes:
+        if tp is Boxes or tp is Lines:
             out.append((f.name, LayerKind.SHAPES))
     return out
 
@@ -270,7 +270,42 @@ class Instances(Result):
     boxes: Boxes
 
 
-RESULT_TYPES: tuple[type, ...] = (Boxes, Classes, Text, Table, Registered, Instances)
+@dataclass(frozen=True, eq=False)
+class Lines(Result):
+    """Polylines, each an ``(N, 2)`` float array of ``(x, y)`` points, with a label each; in
+    the editor a shapes layer of polylines (a pose's skeleton, a track's path)."""
+
+    paths: list[np.ndarray]
+    labels: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        paths = [check_points(p, "paths") for p in self.paths]
+        labels = list(self.labels) if self.labels else [""] * len(paths)
+        if len(labels) != len(paths):
+            raise ValueError(f"Lines: {len(paths)} paths but {len(labels)} labels")
+        object.__setattr__(self, "paths", paths)
+        object.__setattr__(self, "labels", labels)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+@dataclass(frozen=True, eq=False)
+class Pose(Result):
+    """Keypoints of a body: ``points`` (K, 2) in (x, y), their ``names`` and ``scores``
+    (visibility/confidence in [0, 1]) and the ``skeleton`` joining them (one polyline per
+    bone); ``edges`` are the bones as index pairs into ``points``.
+
+    ``skeleton`` comes first so that its layer lies below the keypoints' in the editor."""
+
+    skeleton: Lines
+    points: Points
+    names: list[str] = field(default_factory=list)
+    scores: np.ndarray = None  # type: ignore[assignment]
+    edges: list[tuple[int, int]] = field(default_factory=list)
+
+
+RESULT_TYPES: tuple[type, ...] = (Boxes, Classes, Text, Table, Registered, Instances, Lines, Pose)
 
 
 def check_image(image: Any, name: str = "image") -> np.ndarray:
