@@ -32,6 +32,7 @@ from imgstudio.gui.command_palette import CommandPalette
 from imgstudio.gui.file_controller import FileController
 from imgstudio.gui.menus import add_operation_menus
 from imgstudio.gui.message_bar import MessageBar, attempt
+from imgstudio.gui.model_errors import ModelErrors
 from imgstudio.gui.panels.history import HistoryPanel
 from imgstudio.gui.panels.jobs import JobsPanel
 from imgstudio.gui.panels.layers import LayersPanel
@@ -55,6 +56,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
 
         self.message_bar = MessageBar(self)
+        #: Operation failures to the bar; a missing model gets an "Import model…" button.
+        self.model_errors = ModelErrors(self.message_bar, self, lambda: self.operation_panel)
         #: Open, save, recent files, drag and drop, unsaved prompt, crash recovery.
         self.files = FileController(self, self.settings, lambda: self.workspace, self.bind)
         self.files.error.connect(self.message_bar.show_error)
@@ -82,6 +85,7 @@ class MainWindow(QMainWindow):
         install_metric_plots(self.docks["Jobs"].widget())  # live metric of registration jobs
         self.results_panel = ResultsPanel(self)
         self.results_panel.row_activated.connect(self.select_table_row)
+        self.results_panel.shapes_requested.connect(self.add_shapes_layer)
         self.docks["Results"].setWidget(self.results_panel)
         self.docks["Results"].hide()  # shown when an operation returns a table or classes
         self.resizeDocks([self.docks["Jobs"]], [110], Qt.Vertical)
@@ -189,6 +193,9 @@ class MainWindow(QMainWindow):
                     and wizard.name not in self.wizard_actions:
                 self.wizard_actions[wizard.name] = a(wizard.title, openers[wizard.name], None,
                                                      wizard.tip, "Tools")
+        self.act_models = a("&Models…", self.show_models_dialog, None,
+                            "The models operations use: installed or not, import weights",
+                            "Tools")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -221,6 +228,8 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         for act in self.wizard_actions.values():
             tools.addAction(act)
+        tools.addSeparator()
+        tools.addAction(self.act_models)
         self.op_actions = add_operation_menus(bar, list(registry.all_specs().values()),
                                               self.choose_operation)
         for spec_id, act in self.op_actions.items():
@@ -278,7 +287,7 @@ class MainWindow(QMainWindow):
         self.history_panel.error.connect(self.message_bar.show_error)
         self.operation_panel = OperationPanel(workspace, self.jobs, preview_target=self.canvas,
                                               settings=self.settings)
-        self.operation_panel.failed.connect(self.message_bar.show_error)
+        self.operation_panel.error.connect(self.model_errors.report)
         self.operation_panel.result_ready.connect(self.show_result)
         self.seed_hints = SeedHints(self.operation_panel)  # what to paint for seeded ops
         self.seed_hints.hint.connect(self.message_bar.show_info)
@@ -397,6 +406,27 @@ class MainWindow(QMainWindow):
         self.search_dialog.show()
         self.search_dialog.raise_()
         return self.search_dialog
+
+    def show_models_dialog(self):
+        """The Models dialog (one per window): the store's models, import, verify."""
+        from imgstudio.gui.dialogs.models import ModelsDialog
+
+        if getattr(self, "models_dialog", None) is None:
+            self.models_dialog = ModelsDialog(self.jobs, self)
+            self.model_errors.imported.connect(
+                lambda _card: self.models_dialog.isVisible() and self.models_dialog.refresh())
+        else:
+            self.models_dialog.refresh()
+        self.models_dialog.show()
+        self.models_dialog.raise_()
+        return self.models_dialog
+
+    def add_shapes_layer(self, shapes: list, name: str) -> None:
+        """A results panel's shapes (say, boxes of recognised text) as a new layer, one step."""
+        from imgstudio.core.document import ShapesLayer
+
+        layer = ShapesLayer(shapes, self.workspace.document.unique_name(name))
+        self.workspace.add_layer(layer, label=f"Add {layer.name}")
 
     def select_table_row(self, row: dict) -> None:
         """Select on the canvas the region a results row describes (a label, or a bbox)."""

@@ -3,14 +3,26 @@
 Errors and warnings stay until the user closes them; info messages hide themselves after
 ``info_timeout_ms``. A message never hides a more serious one that is still showing: it is
 kept in :meth:`MessageBar.messages` (and the bar's tooltip) instead.
+
+A message may carry action buttons (``actions=[("Import model…", callback), ...]``), shown
+between the text and the close button until the next message replaces it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 _LEVELS = {  # level -> (rank, background, border, standard icon)
     "info": (0, "#e3f0fc", "#7fb2e5", QStyle.StandardPixmap.SP_MessageBoxInformation),
@@ -18,6 +30,9 @@ _LEVELS = {  # level -> (rank, background, border, standard icon)
     "error": (2, "#fbe0e0", "#d9706f", QStyle.StandardPixmap.SP_MessageBoxCritical),
 }
 _HISTORY = 50
+
+#: A message's button: its text and what clicking it does.
+Action = tuple[str, Callable[[], object]]
 
 
 def attempt(fn: Callable[[], object], report: Callable[[str], object]) -> bool:
@@ -46,6 +61,8 @@ class MessageBar(QFrame):
         self.info_timeout_ms = info_timeout_ms
         self._level: str | None = None
         self._messages: list[tuple[str, str]] = []
+        #: The action buttons of the message shown now, in order.
+        self.action_buttons: list[QPushButton] = []
 
         self.icon_label = QLabel(self)
         self.text_label = QLabel(self)
@@ -59,10 +76,17 @@ class MessageBar(QFrame):
         self.close_button.setToolTip("Close")
         self.close_button.clicked.connect(self._on_close_clicked)
 
+        self._actions_layout = QHBoxLayout()  # under the text, which keeps the full width
+        self._actions_layout.setContentsMargins(0, 0, 0, 0)
+        self._actions_layout.addStretch(1)
+        column = QVBoxLayout()
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.text_label)
+        column.addLayout(self._actions_layout)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addWidget(self.text_label, 1)
+        layout.addLayout(column, 1)
         layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
 
         self._timer = QTimer(self)
@@ -71,20 +95,23 @@ class MessageBar(QFrame):
         self.hide()
 
     # -- public -----------------------------------------------------------------------------
-    def show_info(self, text: str) -> None:
-        self._show("info", text)
+    def show_info(self, text: str, actions: Sequence[Action] = ()) -> None:
+        self._show("info", text, None, actions)
 
-    def show_warning(self, text: str) -> None:
-        self._show("warning", text)
+    def show_warning(self, text: str, actions: Sequence[Action] = ()) -> None:
+        self._show("warning", text, None, actions)
 
-    def show_error(self, text: str, details: str | None = None) -> None:
-        """Show an error; ``details`` (e.g. a traceback) goes into the tooltip."""
-        self._show("error", text, details)
+    def show_error(self, text: str, details: str | None = None,
+                   actions: Sequence[Action] = ()) -> None:
+        """Show an error; ``details`` (e.g. a traceback) goes into the tooltip; ``actions``
+        are ``(button text, callback)`` pairs."""
+        self._show("error", text, details, actions)
 
     def hide_message(self) -> None:
         self._timer.stop()
         self._level = None
         self.text_label.clear()
+        self._set_actions(())
         self.hide()
 
     def current_text(self) -> str:
@@ -100,7 +127,21 @@ class MessageBar(QFrame):
         return list(self._messages)
 
     # -- internals --------------------------------------------------------------------------
-    def _show(self, level: str, text: str, details: str | None = None) -> None:
+    def _set_actions(self, actions: Sequence[Action]) -> None:
+        for button in self.action_buttons:
+            self._actions_layout.removeWidget(button)
+            button.hide()
+            button.deleteLater()  # not now: it may be the button whose click runs this
+        self.action_buttons = []
+        for i, (label, callback) in enumerate(actions):
+            button = QPushButton(label, self)
+            button.setAutoDefault(False)
+            button.clicked.connect(lambda _=False, fn=callback: fn())
+            self._actions_layout.insertWidget(i, button)
+            self.action_buttons.append(button)
+
+    def _show(self, level: str, text: str, details: str | None = None,
+              actions: Sequence[Action] = ()) -> None:
         text = str(text).strip()
         self._messages.append((level, text))
         del self._messages[:-_HISTORY]
@@ -111,6 +152,7 @@ class MessageBar(QFrame):
         self._level = level
         self.text_label.setText(text)
         self.setToolTip(details or "")
+        self._set_actions(actions)
         size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
         self.icon_label.setPixmap(self.style().standardIcon(icon).pixmap(size, size))
         self.setStyleSheet(

@@ -71,3 +71,19 @@ def test_message_bar_screenshot(bar, screenshot_dir):
     bar.hide_message()
     bar.show_info("Saved recipe to steps.json")
     bar.grab().save(str(screenshot_dir / "message_bar_info.png"))
+
+
+def test_action_buttons_run_their_callback_and_go_with_the_message(qtbot, bar):
+    clicked = []
+    bar.show_error("model 'x' is not installed",
+                   actions=[("Import model…", lambda: clicked.append("import")),
+                            ("Copy command", lambda: clicked.append("copy"))])
+    assert [b.text() for b in bar.action_buttons] == ["Import model…", "Copy command"]
+    qtbot.mouseClick(bar.action_buttons[1], Qt.MouseButton.LeftButton)
+    assert clicked == ["copy"] and bar.current_level() == "error"  # the message stays
+    old = bar.action_buttons
+    bar.show_error("another error")
+    assert bar.action_buttons == [] and all(b.isHidden() for b in old)
+    bar.show_info("done", actions=[("Run again", lambda: clicked.append("again"))])
+    bar.hide_message()
+    assert bar.action_buttons == []

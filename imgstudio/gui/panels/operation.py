@@ -108,7 +108,9 @@ def _one_line(spec: OperationSpec, exc: BaseException) -> str:
 class OperationPanel(QWidget):
     """Form + preview toggle + Apply/Cancel for one operation at a time.
 
-    Signals: ``applied(Prepared)``, ``failed(str)`` (one line naming the op), ``result_ready(obj)``
+    Signals: ``applied(Prepared)``, ``failed(str)`` (one line naming the op), ``error(str,
+    exception)`` (the same line and the exception, emitted just before ``failed``, so a missing
+    model can be offered for import), ``result_ready(obj)``
     (non-layer results such as Table/Classes), ``busy_changed(bool)`` (an Apply job runs; emitted
     False last, after ``applied``/``failed``), ``preview_ready(PreviewResult)``,
     ``preview_failed(str)``, ``operation_changed(OperationSpec)`` (a new form is shown).
@@ -116,6 +118,7 @@ class OperationPanel(QWidget):
 
     applied = Signal(object)
     failed = Signal(str)
+    error = Signal(str, object)
     result_ready = Signal(object)
     busy_changed = Signal(bool)
     preview_ready = Signal(object)
@@ -304,6 +307,7 @@ class OperationPanel(QWidget):
     def _fail(self, spec: OperationSpec, exc: BaseException) -> None:
         message = _one_line(spec, exc)
         self.status_label.setText(message)
+        self.error.emit(message, exc)
         self.failed.emit(message)
 
     def _finish_apply(self, status: str) -> None:

@@ -2,7 +2,11 @@
 
 A :class:`~imgstudio.core.types.Table` is shown as a sortable table that exports to CSV;
 clicking a row emits ``row_activated(dict)`` so the window can select that region on the
-canvas. Other results are shown as text (JSON for dataclasses). A result with a 3×3 ``matrix``
+canvas. Ranked classes, boxes (detections, instances), a pose's keypoints and polylines are
+shown as tables too (see :func:`table_of`); recognised text with boxes is a table of strings
+and boxes that "Add as layer" turns into a shapes layer (``shapes_requested(shapes, name)``,
+which the window adds as one undo step) and "Copy text" copies. Other results are shown as
+text (JSON for dataclasses). A result with a 3×3 ``matrix``
 (registration) shows it first, with its rotation/scale/shift, and can copy it as text or save
 it as JSON.
 """
@@ -29,27 +33,84 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from imgstudio.core.document import Shape
 from imgstudio.core.io import atomic_write_text
-from imgstudio.core.types import Classes, Table, Text
+from imgstudio.core.types import Boxes, Classes, Instances, Lines, Pose, Table, Text
+
+_CORNERS = ("x0", "y0", "x1", "y1")
+
+
+def _boxes_columns(boxes: Boxes) -> dict[str, list]:
+    xyxy = boxes.xyxy.tolist()
+    columns: dict[str, list] = {"label": list(boxes.labels),
+                                "score": [float(v) for v in boxes.scores]}
+    for i, corner in enumerate(_CORNERS):
+        columns[corner] = [float(b[i]) for b in xyxy]
+    return columns
+
+
+def _boxed(text: Text) -> bool:
+    return any(box is not None for _, box in text.items)
 
 
 def table_of(result: Any) -> Table | None:
-    """The table to show for ``result``: itself, its class ranking, or its first Table field."""
+    """The table to show for ``result``: itself; its class ranking; its boxes (label, score,
+    corners ``x0 y0 x1 y1``; an instance segmentation's numbered 1..N); a pose's keypoints
+    (name, x, y, score); polylines (label, number of points); recognised text with boxes
+    (string and corners); else its first Table field. None for anything else (and for text
+    without boxes, shown as plain text)."""
     if isinstance(result, Table):
         return result
     if isinstance(result, Classes):
         return Table({"class": [n for n, _ in result.items],
                       "probability": [float(p) for _, p in result.items]})
+    if isinstance(result, Boxes):
+        return Table(_boxes_columns(result))
+    if isinstance(result, Instances):
+        return Table({"instance": list(range(1, len(result.boxes) + 1)),
+                      **_boxes_columns(result.boxes)})
+    if isinstance(result, Pose):
+        import numpy as np
+
+        points = np.asarray(result.points, dtype=float).reshape(-1, 2)
+        names = list(result.names) or [str(i + 1) for i in range(len(points))]
+        scores = ([float(v) for v in np.asarray(result.scores, dtype=float).ravel()]
+                  if result.scores is not None else [""] * len(points))
+        return Table({"keypoint": names, "x": [float(x) for x, _ in points],
+                      "y": [float(y) for _, y in points], "score": scores})
+    if isinstance(result, Lines):
+        return Table({"label": list(result.labels), "points": [len(p) for p in result.paths]})
+    if isinstance(result, Text) and _boxed(result):
+        columns: dict[str, list] = {"text": [string for string, _ in result.items]}
+        for i, corner in enumerate(_CORNERS):
+            columns[corner] = [float(box[i]) if box is not None else ""
+                               for _, box in result.items]
+        return Table(columns)
     for value in getattr(result, "__dict__", {}).values():
         if isinstance(value, Table):
             return value
     return None
 
 
+def text_shapes(text: Text) -> list[Shape]:
+    """A box shape labelled with its string for each recognised string that has a box."""
+    import numpy as np
+
+    shapes = []
+    for string, box in text.items:
+        if box is not None:
+            x0, y0, x1, y1 = (float(v) for v in box)
+            shapes.append(Shape("box", np.array([[x0, y0], [x1, y1]]), text=string))
+    return shapes
+
+
 def region_selection(row: dict[str, Any], document) -> Any:
     """A canvas selection for a regions-table row: the outline of its ``label`` in the active
     labels layer, else the ``bbox-0..3`` rectangle (skimage's min_row, min_col, max_row,
-    max_col); None when the row names no region."""
+    max_col), else the ``x0 y0 x1 y1`` box (boxes, recognised text); None when the row names
+    no region."""
+    import numbers
+
     import numpy as np
 
     from imgstudio.core.selection import Selection
@@ -59,7 +120,9 @@ def region_selection(row: dict[str, Any], document) -> Any:
     if shape is None:
         return None
     layer = document.active
-    if "label" in row and layer is not None and layer.kind == LayerKind.LABELS:
+    label = row.get("label")
+    if (isinstance(label, numbers.Integral) and not isinstance(label, bool)
+            and layer is not None and layer.kind == LayerKind.LABELS):
         from skimage.measure import find_contours
 
         mask = np.asarray(layer.data) == int(row["label"])
@@ -71,6 +134,9 @@ def region_selection(row: dict[str, Any], document) -> Any:
     if all(k in row for k in keys):
         r0, c0, r1, c1 = (float(row[k]) for k in keys)
         return Selection("rect", np.array([[c0, r0], [c1, r1]]), tuple(shape))
+    if all(isinstance(row.get(k), numbers.Real) for k in _CORNERS):
+        x0, y0, x1, y1 = (float(row[k]) for k in _CORNERS)
+        return Selection("rect", np.array([[x0, y0], [x1, y1]]), tuple(shape))
     return None
 
 
@@ -120,9 +186,11 @@ def _cell_text(value: Any) -> str:
 
 
 class ResultsPanel(QWidget):
-    """Shows the latest non-layer result. Signal ``row_activated(dict)``."""
+    """Shows the latest non-layer result. Signals ``row_activated(dict)``,
+    ``shapes_requested(list[Shape], str)`` (Add as layer: the shapes and a layer name)."""
 
     row_activated = Signal(dict)
+    shapes_requested = Signal(list, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -138,6 +206,11 @@ class ResultsPanel(QWidget):
         self.stack.addWidget(self.table)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setEnabled(False)
+        self.add_layer_button = QPushButton("Add as layer")
+        self.add_layer_button.setToolTip(
+            "A shapes layer with a box around each string, labelled with it")
+        self.copy_text_button = QPushButton("Copy text")
+        self.copy_text_button.setToolTip("The recognised strings, one a line")
         self.copy_matrix_button = QPushButton("Copy matrix as text")
         self.copy_matrix_button.setToolTip("Three lines of three numbers, to paste anywhere")
         self.save_transform_button = QPushButton("Save transform as JSON…")
@@ -147,6 +220,8 @@ class ResultsPanel(QWidget):
         top.addWidget(self.title, 1)
         top.addWidget(self.copy_matrix_button)
         top.addWidget(self.save_transform_button)
+        top.addWidget(self.add_layer_button)
+        top.addWidget(self.copy_text_button)
         top.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -156,7 +231,10 @@ class ResultsPanel(QWidget):
         self._result: Any = None
         self._matrix: Any = None
         self._show_matrix_buttons(False)
+        self._show_text_buttons(None)
         self.export_button.clicked.connect(self._export_dialog)
+        self.add_layer_button.clicked.connect(self.add_text_layer)
+        self.copy_text_button.clicked.connect(self.copy_text)
         self.copy_matrix_button.clicked.connect(self.copy_matrix)
         self.save_transform_button.clicked.connect(self._save_transform_dialog)
         self.table.cellClicked.connect(self._on_cell_clicked)
@@ -168,6 +246,7 @@ class ResultsPanel(QWidget):
         self._result = result
         self._matrix = matrix_of(result)
         self._show_matrix_buttons(self._matrix is not None)
+        self._show_text_buttons(result if isinstance(result, Text) else None)
         self.export_button.setEnabled(table is not None)
         if table is None:
             self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont))
@@ -208,6 +287,26 @@ class ResultsPanel(QWidget):
     def current_result(self) -> Any:
         """The result shown (as given to :meth:`show_result`), or None."""
         return self._result
+
+    # -- recognised text ----------------------------------------------------------------------
+    def add_text_layer(self) -> list[Shape]:
+        """Ask for a shapes layer of the shown text's boxes (emits ``shapes_requested``)."""
+        if not isinstance(self._result, Text) or not _boxed(self._result):
+            raise ValueError("the shown result has no text with boxes")
+        shapes = text_shapes(self._result)
+        self.shapes_requested.emit(shapes, self.title.text() or "Text")
+        return shapes
+
+    def copy_text(self) -> str:
+        """Put the shown text's strings on the clipboard, one a line; returns them."""
+        if not isinstance(self._result, Text):
+            raise ValueError("the shown result is not text")
+        QGuiApplication.clipboard().setText(self._result.text)
+        return self._result.text
+
+    def _show_text_buttons(self, text: Text | None) -> None:
+        self.copy_text_button.setVisible(text is not None)
+        self.add_layer_button.setVisible(text is not None and _boxed(text))
 
     # -- matrices -----------------------------------------------------------------------------
     def current_matrix(self) -> Any:

@@ -94,3 +94,37 @@ def test_a_registration_matrix_is_shown_copied_and_saved(panel, tmp_path):
     with pytest.raises(ValueError, match="matrix"):
         panel.copy_matrix()
     assert matrix_summary(np.array([[1, 0, 0], [0, 1, 0], [1e-3, 0, 1.0]])).startswith("projective")
+
+
+def test_classes_are_ranked_with_their_probability(panel):
+    panel.show_result("Classes", Classes([("tabby", 0.625), ("tiger cat", 0.25)]))
+    rows = [(panel.table.item(r, 0).text(), float(panel.table.item(r, 1).text()))
+            for r in range(panel.table.rowCount())]
+    assert rows == [("tabby", 0.625), ("tiger cat", 0.25)]
+    assert panel.table.horizontalHeaderItem(1).text() == "probability"
+
+
+def test_instances_lines_and_pose_become_tables():
+    from imgstudio.core.types import Boxes, Instances, Lines, Pose
+    from imgstudio.gui.panels.results import table_of
+
+    boxes = Boxes(np.array([[1, 2, 3, 4], [5, 6, 7, 8]]), np.array([0.5, 0.25]), ["a", "b"])
+    table = table_of(Instances(np.zeros((10, 10), np.int32), boxes))
+    assert table.columns == {"instance": [1, 2], "label": ["a", "b"], "score": [0.5, 0.25],
+                             "x0": [1.0, 5.0], "y0": [2.0, 6.0], "x1": [3.0, 7.0],
+                             "y1": [4.0, 8.0]}
+    lines = Lines([np.zeros((3, 2)), np.ones((2, 2))], ["arm", "leg"])
+    assert table_of(lines).columns == {"label": ["arm", "leg"], "points": [3, 2]}
+    pose = table_of(Pose(points=np.array([[1.0, 2.0], [3.0, 4.0]]), skeleton=Lines([np.zeros((2, 2))])))
+    assert pose.columns == {"keypoint": ["1", "2"], "x": [1.0, 3.0], "y": [2.0, 4.0],
+                            "score": ["", ""]}
+
+
+def test_a_row_with_a_class_name_label_selects_its_box_not_a_label():
+    doc = Document([ImageLayer(np.zeros((40, 50), np.uint8)),
+                    LabelsLayer(np.ones((40, 50), np.int32), "regions")])
+    doc.active = doc[1]
+    row = {"label": "person", "score": 0.9, "x0": 3.0, "y0": 2.0, "x1": 9.0, "y1": 12.0}
+    assert region_selection(row, doc).bbox() == Region.from_xywh(3, 2, 6, 10)
+    assert region_selection({"text": "no box", "x0": "", "y0": "", "x1": "", "y1": ""},
+                            doc) is None
