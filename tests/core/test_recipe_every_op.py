@@ -111,6 +111,7 @@ CASES: dict[str, dict[str, Any]] = {
     "binary.reconstruct": {"image": grey, "inputs": {"markers": "seeds"}},
     "binary.remove_small": {"image": binary},
     "binary.skeletonize": {"image": binary},
+    "detect.track": {"params": lambda tmp: {"video": str(_video(tmp)), "boxes": (8, 8, 40, 40)}},
     "enhance.focus_stack": {"inputs": {"images": "list"}},
     "enhance.histogram_match": {"inputs": {"reference": "flipped"}},
     "enhance.pyramid_blend": {"inputs": {"other": "flipped", "mask": "mask"}},
