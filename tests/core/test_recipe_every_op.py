@@ -23,6 +23,7 @@ from imgstudio.core.recipe import check, recipe_from_text
 from imgstudio.core.replay import replay, to_script
 from imgstudio.core.types import LayerKind
 from tests.core.helpers import _same
+from tests.ops.detect.onnx_writer import tiny_yolo_onnx
 
 SPECS = api.list_operations()
 
@@ -111,6 +112,7 @@ CASES: dict[str, dict[str, Any]] = {
     "binary.reconstruct": {"image": grey, "inputs": {"markers": "seeds"}},
     "binary.remove_small": {"image": binary},
     "binary.skeletonize": {"image": binary},
+    "detect.yolo": {"params": lambda tmp: {"model": str(tiny_yolo_onnx(tmp / "yolo.onnx"))}},
     "detect.track": {"params": lambda tmp: {"video": str(_video(tmp)), "boxes": (8, 8, 40, 40)}},
     "enhance.focus_stack": {"inputs": {"images": "list"}},
     "enhance.histogram_match": {"inputs": {"reference": "flipped"}},
