@@ -112,6 +112,7 @@ CASES: dict[str, dict[str, Any]] = {
     "binary.reconstruct": {"image": grey, "inputs": {"markers": "seeds"}},
     "binary.remove_small": {"image": binary},
     "binary.skeletonize": {"image": binary},
+    "classify.gabor_texture": {"inputs": {"samples": "seeds"}},
     "detect.yolo": {"params": lambda tmp: {"model": str(tiny_yolo_onnx(tmp / "yolo.onnx"))}},
     "detect.track": {"params": lambda tmp: {"video": str(_video(tmp)), "boxes": (8, 8, 40, 40)}},
     "enhance.focus_stack": {"inputs": {"images": "list"}},
