@@ -8,8 +8,6 @@ inside the functions.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -20,6 +18,7 @@ from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Boxes, Image, Range, Result, Text, check_image
 from imgstudio.ops._pixels import rgb_uint8, to_uint8, token
+from imgstudio.ops._threads import interruptible
 
 T = TypeVar("T")
 
@@ -70,31 +69,6 @@ MIN_CONTRAST = 16
 
 
 # -- shared helpers ---------------------------------------------------------------------------
-
-def _blocking(func: Callable[[], T], progress: Progress, poll: float = 0.05) -> T:
-    """Run the blocking OpenCV call ``func`` in a helper thread, polling ``progress.check()``.
-
-    OpenCV releases the GIL, so a cancel takes effect within ``poll`` seconds; the abandoned
-    call finishes in the background and its result is dropped.
-    """
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            box["value"] = func()
-        except BaseException as exc:  # handed to the caller's thread below
-            box["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=work, name="imgstudio-detect", daemon=True).start()
-    while not done.wait(poll):
-        progress.check()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
 
 def _grey8(image: np.ndarray) -> np.ndarray:
     """An 8-bit grey copy (BT.601 via ``cv2.cvtColor``) of any editor image."""
@@ -185,7 +159,7 @@ def hog_people(
                                     winStride=(win_stride, win_stride), scale=scale,
                                     groupThreshold=0)
 
-    rects, weights = _blocking(scan, progress)
+    rects, weights = interruptible(scan, progress)
     rects = np.asarray(rects, dtype=int).reshape(-1, 4)
     weights = np.asarray(weights, dtype=float).ravel()
     keep = np.zeros(0, int)
@@ -266,7 +240,7 @@ def haar(
                                             minNeighbors=min_neighbors,
                                             outputRejectLevels=True)
 
-    rects, _, weights = _blocking(scan, progress)
+    rects, _, weights = interruptible(scan, progress)
     rects = np.asarray(rects, dtype=int).reshape(-1, 4)
     weights = np.asarray(weights, dtype=float).ravel()
     order = np.lexsort((rects[:, 0], rects[:, 1], -weights)) if len(rects) else np.zeros(0, int)

@@ -23,6 +23,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.types import Range
 from imgstudio.ops._pixels import rgb_uint8, token
+from imgstudio.ops._threads import interruptible
 
 Detector = Literal["hog", "cnn", "haar"]
 DETECTORS: tuple[str, ...] = ("hog", "cnn", "haar")
@@ -126,32 +127,6 @@ def load_model(kind: str) -> tuple[Any, threading.Lock]:
 
 
 # -- progress and cancellation ----------------------------------------------------------------
-
-def interruptible(func: Callable[[], T], progress: Progress, poll: float = 0.05) -> T:
-    """Run the blocking ``func`` in a helper thread and poll ``progress.check()`` meanwhile.
-
-    dlib's HOG detector and OpenCV release the GIL, so a cancel takes effect within ``poll``
-    seconds; the abandoned call finishes in the background (holding its model's lock) and its
-    result is dropped. dlib's CNN keeps the GIL: there a cancel takes effect when it returns.
-    """
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            box["value"] = func()
-        except BaseException as exc:  # handed to the caller's thread below
-            box["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=work, name="imgstudio-faces", daemon=True).start()
-    while not done.wait(poll):
-        progress.check()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
 
 # -- pixels -----------------------------------------------------------------------------------
 
