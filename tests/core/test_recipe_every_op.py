@@ -87,6 +87,30 @@ def _index(tmp: Path) -> Path:
     return folder
 
 
+def _strip() -> np.ndarray:
+    """32 × 200: torchvision's detectors resize it to only 213 × 1333, ~2 s a pass."""
+    return np.ascontiguousarray(skimage.data.astronaut()[100:132, 50:250])
+
+
+def _random_weights(folder: Path, name: str, arch: str) -> None:
+    """Random-initialised weights for a torchvision architecture, imported into the store
+    as ``name`` (no real weights can be downloaded here)."""
+    import torch
+    import torchvision
+
+    from imgstudio.models import store
+
+    torch.manual_seed(0)
+    if arch.startswith(("fasterrcnn", "maskrcnn")):
+        model = getattr(torchvision.models.detection, arch)(weights=None, weights_backbone=None)
+    else:
+        model = getattr(torchvision.models.segmentation, arch)(
+            weights=None, weights_backbone=None, num_classes=21, aux_loss=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), folder / f"{name}.pth")
+    store.import_file(folder / f"{name}.pth", name)
+
+
 def _video(tmp: Path) -> Path:
     path = tmp / "clip.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5, (64, 48))
@@ -113,6 +137,13 @@ CASES: dict[str, dict[str, Any]] = {
     "binary.remove_small": {"image": binary},
     "binary.skeletonize": {"image": binary},
     "classify.gabor_texture": {"inputs": {"samples": "seeds"}},
+    "detect.faster_rcnn": {"image": _strip,
+                           "models": {"fasterrcnn-resnet50-coco": "fasterrcnn_resnet50_fpn"}},
+    "segment.mask_rcnn": {"image": _strip,
+                          "models": {"maskrcnn-resnet50-coco": "maskrcnn_resnet50_fpn"}},
+    "segment.semantic": {"params": {"arch": "deeplabv3_mobilenet_v3_large"},
+                         "models": {"deeplabv3-mobilenet-v3-large-voc":
+                                    "deeplabv3_mobilenet_v3_large"}},
     "detect.yolo": {"params": lambda tmp: {"model": str(tiny_yolo_onnx(tmp / "yolo.onnx"))}},
     "detect.track": {"params": lambda tmp: {"video": str(_video(tmp)), "boxes": (8, 8, 40, 40)}},
     "enhance.focus_stack": {"inputs": {"images": "list"}},
@@ -213,8 +244,17 @@ def _session(spec, tmp: Path):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])
-def test_every_op_round_trips_through_a_recipe(spec, tmp_path, monkeypatch):
+def test_every_op_round_trips_through_a_recipe(spec, tmp_path, monkeypatch, request):
     monkeypatch.chdir(tmp_path)
+    models = CASES.get(spec.id, {}).get("models", {})
+    if models:  # the exported script's subprocess finds them through the environment too
+        from imgstudio.models import store
+
+        monkeypatch.setenv("IMGSTUDIO_MODELS", str(tmp_path / "models"))
+        store.forget()
+        request.addfinalizer(store.forget)
+        for name, arch in models.items():
+            _random_weights(tmp_path / "weights", name, arch)
     doc, history, sources, prepared = _session(spec, tmp_path)
     recipe = history.recipe()
     assert [s.op_id for s in recipe.steps] == [spec.id]

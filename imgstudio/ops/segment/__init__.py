@@ -7,7 +7,8 @@ scikit-image, SciPy, scikit-learn, SimpleITK) are imported inside the functions.
 Modules: ``threshold`` (otsu, riddler_calvard), ``watershed`` (watershed, watershed_markers,
 sitk_watershed and the marker helpers), ``interactive`` (random_walker, grabcut, region_grow),
 ``cluster`` (kmeans, gmm, fuzzy_cmeans, mean_shift), ``som`` and ``superpixels`` (slic,
-rag_merge). The deep-learning segmentations (unet, semantic, mask_rcnn) live elsewhere.
+rag_merge), ``deep`` (semantic, mask_rcnn: torchvision networks with weights from the model
+store; torch is imported only when they run).
 """
 
 from imgstudio.ops.segment.cluster import (
@@ -18,6 +19,7 @@ from imgstudio.ops.segment.cluster import (
     kmeans,
     mean_shift,
 )
+from imgstudio.ops.segment.deep import Semantic, mask_rcnn, semantic
 from imgstudio.ops.segment.interactive import grabcut, random_walker, region_grow
 from imgstudio.ops.segment.som import SomResult, som
 from imgstudio.ops.segment.superpixels import rag_merge, slic
@@ -31,8 +33,8 @@ from imgstudio.ops.segment.watershed import (
 )
 
 __all__ = [
-    "FuzzyCMeansResult", "MeanShiftResult", "SomResult", "fuzzy_cmeans", "gmm", "grabcut",
-    "kmeans", "markers_from_points", "mean_shift", "otsu", "propose_markers", "rag_merge",
-    "random_walker", "region_grow", "riddler_calvard", "sitk_watershed", "slic", "som",
-    "watershed", "watershed_markers",
+    "FuzzyCMeansResult", "MeanShiftResult", "Semantic", "SomResult", "fuzzy_cmeans", "gmm",
+    "grabcut", "kmeans", "markers_from_points", "mask_rcnn", "mean_shift", "otsu",
+    "propose_markers", "rag_merge", "random_walker", "region_grow", "riddler_calvard",
+    "semantic", "sitk_watershed", "slic", "som", "watershed", "watershed_markers",
 ]
