@@ -94,7 +94,7 @@ def test_the_ops_declare_what_the_gui_used_to_list():
     assert op("segment.grabcut").input("mask").seeds
     assert {s.id for s in api.list_operations() if s.editor.geometry} == {
         "basic.crop", "basic.resize", "basic.rotate", "basic.flip", "basic.perspective",
-        "basic.affine", "basic.elastic"}
+        "basic.affine", "basic.elastic", "enhance.super_resolution"}
     assert op("enhance.seamless_clone").editor.position == ("center_x", "center_y")
     markers = {s.id for s in api.list_operations() if s.editor.view(HistogramMarker)}
     assert markers == {"binary.threshold", "segment.otsu", "segment.riddler_calvard"}
