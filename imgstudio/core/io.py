@@ -35,13 +35,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from imgstudio.core.atomic import atomic_write, atomic_write_text
 from imgstudio.core.io_medical import ImageIOError, read_sitk, write_sitk
 from imgstudio.core.io_medical import extension as _extension
 from imgstudio.core.types import IMAGE_DTYPES
@@ -50,6 +49,8 @@ __all__ = [
     "SUPPORTED_READ_EXTENSIONS",
     "SUPPORTED_WRITE_EXTENSIONS",
     "ImageIOError",
+    "atomic_write",
+    "atomic_write_text",
     "load_image",
     "save_image",
 ]
@@ -423,35 +424,6 @@ def _check_writable(image: np.ndarray, fmt: str) -> None:
         )
     if fmt == "JPEG" and image.ndim == 3 and image.shape[2] == 4:
         raise ValueError("image has an alpha channel, which JPEG cannot store; use PNG or WebP")
-
-
-def atomic_write(path: Path, write: Callable[[Path], None], what: str = "image") -> None:
-    """Call ``write`` on a file in a temporary directory next to ``path``, then move it in place
-    (a failed write never leaves a half-written ``path``).
-
-    The temporary file keeps the target's name so writers that choose the format (or the name of
-    a companion data file, as MetaImage ``.mhd`` does) by extension behave as for ``path``.
-    Companion files are moved first and the named file last. Errors name ``what`` and ``path``.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ImageIOError(f"cannot write {what} {path}: it is a directory")
-    parent = path.parent
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
-    try:
-        write(tmpdir / path.name)
-        produced = sorted(tmpdir.iterdir(), key=lambda item: item.name == path.name)
-        if not produced or produced[-1].name != path.name:
-            raise ImageIOError(f"cannot write {what} {path}: the writer produced no file")
-        for item in produced:
-            os.replace(item, parent / item.name)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically (recipes, scripts, CSV, JSON results)."""
-    atomic_write(Path(path), lambda target: target.write_text(text, encoding="utf-8"), "file")
 
 
 def _write_cv2(target: Path, image: np.ndarray) -> None:
