@@ -1,21 +1,20 @@
 """Writing frame sequences: animated GIF (Pillow), MP4 (OpenCV ``mp4v``), numbered image files,
 and point sets as plain text (one ``x y`` per line).
 
-Every file is written atomically: into a temporary file next to the target, renamed over it
-once complete, so a failed or cancelled export never leaves a half-written file behind. Pillow
-and OpenCV are imported inside the functions.
+Every file is written with :func:`~imgstudio.core.atomic.atomic_write` (a temporary file next
+to the real target, renamed over it once complete), so a failed or cancelled export never leaves
+a half-written file behind. Pillow and OpenCV are imported inside the functions.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from imgstudio.core.atomic import atomic_write
 from imgstudio.core.io import save_image
 from imgstudio.core.progress import Progress
 from imgstudio.core.types import IMAGE_DTYPES, check_points, dtype_max
@@ -66,23 +65,6 @@ def _tick(progress: Progress | None, k: int, n: int, what: str) -> None:
         progress(k / n, f"{what} {k + 1} of {n}")
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """A temporary path next to ``path`` (same suffix) that replaces ``path`` when the block
-    ends without an exception; otherwise it is removed and ``path`` left as it was."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot write {path}: it is a directory")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def save_gif(
     path: str | os.PathLike[str],
     frames: Sequence[np.ndarray],
@@ -107,9 +89,9 @@ def save_gif(
     for k, frame in enumerate(seq):
         _tick(progress, k, len(seq), "encoding frame")
         pictures.append(PILImage.fromarray(to_rgb8(frame), "RGB"))
-    with atomic_path(path) as tmp:
-        pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:],
-                         duration=round(1000.0 / fps), loop=loop, disposal=1)
+    atomic_write(path, lambda tmp: pictures[0].save(
+        tmp, format="GIF", save_all=True, append_images=pictures[1:],
+        duration=round(1000.0 / fps), loop=loop, disposal=1), "animation")
     if progress is not None:
         progress(1.0, f"wrote {len(seq)} frames")
     return len(seq)
@@ -132,7 +114,8 @@ def save_mp4(
         raise ValueError(f"fps must be > 0; got {fps}")
     seq = ping_pong(frames) if pingpong else list(frames)
     h, w = np.shape(seq[0])[:2]
-    with atomic_path(path) as tmp:
+
+    def write(tmp: Path) -> None:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*MP4_FOURCC), float(fps), (w, h))
         if not writer.isOpened():
             raise CodecUnavailableError(
@@ -144,8 +127,10 @@ def save_mp4(
                 writer.write(cv2.cvtColor(to_rgb8(frame), cv2.COLOR_RGB2BGR))
         finally:
             writer.release()
-        if os.path.getsize(tmp) == 0:
+        if not tmp.is_file() or os.path.getsize(tmp) == 0:
             raise CodecUnavailableError(f"the {MP4_FOURCC!r} writer produced an empty file")
+
+    atomic_write(path, write, "video")
     if progress is not None:
         progress(1.0, f"wrote {len(seq)} frames")
     return len(seq)
@@ -184,8 +169,7 @@ def save_points_text(path: str | os.PathLike[str], points: np.ndarray) -> None:
     """Write ``(N, 2)`` points as text, one ``x y`` per line (atomically)."""
     points = check_points(points)
     text = "".join(f"{x:.6g} {y:.6g}\n" for x, y in points)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "points")
 
 
 def load_points_text(path: str | os.PathLike[str]) -> np.ndarray:

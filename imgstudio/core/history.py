@@ -255,17 +255,24 @@ class History:
                     spill_error = exc
                     break
         dropped = 0
-        while self._index >= 0 and (
-            self.spilled_bytes > self.spill_budget_bytes or self.memory_bytes > self.budget_bytes
-        ):
+        over_disk = over_memory = False  # which budget forced the drops
+        while self._index >= 0:
+            disk = self.spilled_bytes > self.spill_budget_bytes
+            mem = self.memory_bytes > self.budget_bytes
+            if not (disk or mem):
+                break
+            over_disk, over_memory = over_disk or disk, over_memory or mem
             self._steps.pop(0).discard()
             self._index -= 1
             dropped += 1
         if dropped:
             s = "" if dropped == 1 else "s"
+            budgets = [f"{fmt_bytes(self.budget_bytes)} in-memory"] if over_memory else []
+            if over_disk:
+                budgets.append(f"{fmt_bytes(self.spill_budget_bytes)} on-disk")
             message = (
                 f"Dropped {dropped} oldest undo step{s} to stay within the "
-                f"{fmt_bytes(self.budget_bytes)} undo budget"
+                f"{' and '.join(budgets)} undo budget{'s' if len(budgets) > 1 else ''}"
             )
             if spill_error is not None:
                 message += f" (could not write to disk: {spill_error})"

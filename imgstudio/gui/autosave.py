@@ -1,15 +1,15 @@
 """Autosave for crash recovery: after edits settle, the document is written in the background
-to a recovery project (see :mod:`imgstudio.core.autosave`); clean saves and closes remove it."""
+to this editor's recovery slot (see :mod:`imgstudio.core.autosave`: a file plus a lock held for
+the editor's lifetime, so other editors never offer it while this one runs); clean saves and
+closes remove it."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from PySide6.QtCore import QObject
 
-from imgstudio.core.autosave import new_recovery_path, snapshot, write_recovery
+from imgstudio.core.autosave import RecoveryClaim, RecoverySlot, snapshot
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.debounce import debounce_timer
 
@@ -25,7 +25,8 @@ class Autosave(QObject):
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="imgstudio-autosave")
         self._pending: Future | None = None
         self.workspace: Workspace | None = None
-        self.path = str(new_recovery_path())
+        self.slot = RecoverySlot()
+        self.path = str(self.slot.path)
         self.last_error: str = ""
 
     def watch(self, workspace: Workspace) -> None:
@@ -52,7 +53,7 @@ class Autosave(QObject):
 
     def _write(self, document, recipe, source) -> None:
         try:
-            write_recovery(self.path, document, recipe, source)
+            self.slot.write(document, recipe, source)
             self.last_error = ""
         except OSError as exc:  # a full disk must not take the editor down; shown on close
             self.last_error = f"autosave failed: {exc}"
@@ -60,8 +61,15 @@ class Autosave(QObject):
     def _remove(self) -> None:
         if self._pending is not None:
             self._pending.result()
-        with contextlib.suppress(OSError):
-            os.remove(self.path)
+        self.slot.remove()
+
+    def adopt(self, claim: RecoveryClaim) -> None:
+        """A recovered file now shows as the current document: it becomes this editor's
+        recovery file (so the recovered work stays on disk until saved, discarded or closed)."""
+        self.timer.stop()
+        if self._pending is not None:
+            self._pending.result()
+        self.slot.adopt(claim)
 
     def discard(self) -> None:
         """The document was saved, closed or replaced: stop and delete the recovery file."""
@@ -70,4 +78,6 @@ class Autosave(QObject):
 
     def shutdown(self) -> None:
         self.discard()
+        self.workspace = None  # a late history signal (the workspace closing) writes nothing
         self._pool.shutdown(wait=True)
+        self.slot.close()

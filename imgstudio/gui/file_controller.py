@@ -10,15 +10,21 @@ File → Open Recovered Document has something to open); it never touches the wi
 
 from __future__ import annotations
 
-import contextlib
 import os
+import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
-from imgstudio.core.autosave import recovery_files
+from imgstudio.core.atomic import sweep_folders
+from imgstudio.core.autosave import (
+    RecoveryClaim,
+    claim_recovery,
+    orphaned_recovery_files,
+    recovery_dir,
+)
 from imgstudio.core.io import SUPPORTED_READ_EXTENSIONS, SUPPORTED_WRITE_EXTENSIONS
 from imgstudio.core.project import PROJECT_EXTENSION
 from imgstudio.core.workspace import Workspace
@@ -65,6 +71,9 @@ class FileController(QObject):
         #: Asked when there are unsaved changes; returns "save", "discard" or "cancel".
         #: Tests replace it.
         self.ask_unsaved: Callable[[], str] = self._ask_unsaved_dialog
+        #: Given the claim on a recovered file once it shows as the current document; the
+        #: window passes it to its autosave (which adopts the file). Default: delete the file.
+        self.adopt_recovered: Callable[[RecoveryClaim], None] = RecoveryClaim.discard
 
     @property
     def workspace(self) -> Workspace:
@@ -210,8 +219,11 @@ class FileController(QObject):
 
     # -- crash recovery -----------------------------------------------------------------------
     def offer_recovery(self) -> None:
-        """Tell the user about documents kept after a crash (emits ``recovery_available``)."""
-        files = recovery_files()
+        """Tell the user about documents kept after a crash by editors that no longer run
+        (emits ``recovery_available``), and sweep stale temporary files of killed saves from
+        the recovery folder and the folders of the recent files (in the background)."""
+        self._sweep_at_start()
+        files = orphaned_recovery_files()
         self.recovery_available.emit(bool(files))
         if files:
             self.warning.emit(
@@ -219,26 +231,39 @@ class FileController(QObject):
                 "stopped unexpectedly: File → Open Recovered Document")
 
     def open_recovered(self) -> bool:
-        """Open the newest recovery file as an unsaved document and delete the file; False
-        when there is none, the user kept the current document, or it cannot be read
-        (reported)."""
-        files = recovery_files()
-        if not files or not self.maybe_save():
+        """Open the newest recovery file of an editor that no longer runs as an unsaved
+        document; the file is claimed first (another editor cannot open it meanwhile) and
+        then handed to ``adopt_recovered``. False when there is none, the user kept the current
+        document, or it cannot be read (reported; the file is kept)."""
+        if not orphaned_recovery_files() or not self.maybe_save():
             return False
-        path = files[0]
+        claim = next(filter(None, map(claim_recovery, orphaned_recovery_files())), None)
+        if claim is None:  # taken by another editor meanwhile
+            self.recovery_available.emit(bool(orphaned_recovery_files()))
+            return False
         try:
-            workspace = Workspace.open(path)
+            workspace = Workspace.open(claim.path)
         except (OSError, ValueError) as exc:
+            claim.release()
             self.error.emit(str(exc))
             return False
         workspace.path = None
         workspace.source_path = workspace.view.get("recovered_from") or None
         self._bind(workspace)
         workspace.mark_unsaved()
-        with contextlib.suppress(OSError):
-            os.remove(path)
-        self.recovery_available.emit(bool(recovery_files()))
+        try:
+            self.adopt_recovered(claim)
+        except OSError as exc:  # the file stays where it was and is offered again
+            claim.release()
+            self.warning.emit(f"the recovered file {claim.path} could not be taken over: "
+                              f"{exc}")
+        self.recovery_available.emit(bool(orphaned_recovery_files()))
         return True
+
+    def _sweep_at_start(self) -> None:
+        folders = [recovery_dir()] + [os.path.dirname(p) for p in self.recent_files()]
+        threading.Thread(target=sweep_folders, args=(folders,), daemon=True,
+                         name="imgstudio-sweep").start()
 
     # -- helpers ------------------------------------------------------------------------------
     def _try(self, fn: Callable[[], object]) -> bool:

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self.autosave = Autosave(self)
+        self.files.adopt_recovered = self.autosave.adopt  # a recovered file becomes ours
         self.bind(workspace or Workspace())
         self._restore_state()
         self.files.offer_recovery()

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from imgstudio.core.errors import ModelNotFoundError
-from imgstudio.core.io import atomic_write_text
+from imgstudio.core.io import atomic_write, atomic_write_text
 
 __all__ = [
     "FORMATS", "ModelInfo", "Located", "ModelNotFoundError", "cached", "data_folder", "find",
@@ -375,9 +375,7 @@ def import_file(
 
 
 def _copy(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(f".{dst.name}.part")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    atomic_write(dst, lambda tmp: shutil.copyfile(src, tmp), "model file")
 
 
 def _guess_format(path: Path) -> str:

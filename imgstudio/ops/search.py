@@ -105,19 +105,17 @@ def load_index(path: Path, name: str = "index") -> tuple[dict[str, Any], np.ndar
 
 
 def _write_index(file: Path, manifest: dict[str, Any], descriptors: np.ndarray) -> None:
-    """Write the index atomically: a temporary file next to it, then ``os.replace``."""
-    import tempfile
+    """Write the index atomically (:func:`~imgstudio.core.atomic.atomic_write`)."""
+    from imgstudio.core.atomic import atomic_write
 
-    fd, tmp = tempfile.mkstemp(prefix=file.name + ".", suffix=".tmp", dir=file.parent)
-    try:
-        # Plain numeric arrays only: nothing is pickled, and readers load with allow_pickle=False.
-        text = json.dumps(manifest).encode("utf-8")
-        with os.fdopen(fd, "wb") as handle:
+    # Plain numeric arrays only: nothing is pickled, and readers load with allow_pickle=False.
+    text = json.dumps(manifest).encode("utf-8")
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # a handle: np.savez would append ".npz" to a name
             np.savez(handle, descriptors=descriptors, manifest=np.frombuffer(text, np.uint8))
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(file, write, "search index")
 
 
 @operation("search.index", title="Index folder for search", menu="Search")

@@ -3,10 +3,12 @@ left behind is offered and reopened at the next start."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from imgstudio.core.apply import apply_operation
-from imgstudio.core.autosave import recovery_files
+from imgstudio.core.autosave import orphaned_recovery_files, recovery_files
 from imgstudio.core.io import save_image
 from imgstudio.core.project import load_project
 from imgstudio.gui.main_window import MainWindow
@@ -55,7 +57,8 @@ def test_a_left_over_file_is_offered_and_reopened_unsaved(qtbot, settings, tmp_p
     _open(crashed, tmp_path, astronaut_small)
     apply_operation(crashed.workspace.document, crashed.workspace.history, "basic.invert")
     crashed.autosave.write_now().result()
-    crashed.autosave._pool.shutdown(wait=True)  # simulate a crash: no clean close
+    crashed.autosave._pool.shutdown(wait=True)  # simulate a crash: no clean close, and the
+    crashed.autosave.slot._lock.release()  # lock goes as when the process dies
     again = MainWindow(settings=settings)
     again.files.ask_unsaved = lambda: "discard"
     qtbot.addWidget(again)
@@ -63,7 +66,9 @@ def test_a_left_over_file_is_offered_and_reopened_unsaved(qtbot, settings, tmp_p
     assert again.act_open_recovered.isEnabled()
     assert again.files.open_recovered()
     assert np.array_equal(again.workspace.document[0].data, 255 - astronaut_small)
-    assert again.workspace.modified and recovery_files() == []
+    # the recovered work stays on disk, now as the second editor's own (live) recovery file
+    assert again.workspace.modified and orphaned_recovery_files() == []
+    assert recovery_files() == [Path(again.autosave.path)]
     assert not again.act_open_recovered.isEnabled()
     again.force_close()
     crashed.force_close()
