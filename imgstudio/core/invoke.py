@@ -6,6 +6,11 @@ from plain values (:meth:`Invocation.bind`, the API), from layers (:meth:`from_l
 editor and replay, where a labels layer may feed an image input) or from files
 (:meth:`from_files`: the CLI). :meth:`Invocation.run` calls the op.
 
+Binding checks every layer input the same way for every op (:func:`bind`): an image must be
+``(H, W[, 3|4])`` ``uint8``/``uint16``/``float32`` with finite pixels (NaN or ±inf is refused
+here, naming the input; see :func:`~imgstudio.core.types.check_image`), labels a non-empty
+integer ``(H, W)`` array, points finite ``(N, 2)``; parameters are validated by the spec.
+
 What an op returns is taken apart by :func:`outputs` into its layer-valued parts (an image, a
 labels array, points, boxes, or the layer fields of a result dataclass); :func:`make_layer`
 turns one into a layer, :func:`write_layer_file` into a file (labels as 8/16-bit images, points
@@ -39,8 +44,16 @@ from imgstudio.core.types import (
     layer_fields,
 )
 
+
+def _check_op_image(value: Any, name: str) -> np.ndarray:
+    """An image input: shape, dtype and, the rule for every operation, finite pixels."""
+    return check_image(value, name, finite=True)
+
+
+#: The checks of every layer input, made here once for every operation (an op's own
+#: ``check_image`` call repeats only the cheap shape and dtype part).
 _CHECKERS = {
-    LayerKind.IMAGE: check_image,
+    LayerKind.IMAGE: _check_op_image,
     LayerKind.LABELS: check_labels,
     LayerKind.POINTS: check_points,
 }

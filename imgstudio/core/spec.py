@@ -27,6 +27,9 @@ from imgstudio.core.kinds import KINDS, kind_for, plain
 from imgstudio.core.progress import Progress
 from imgstudio.core.types import RESULT_TYPES, LayerKind, LayerType, Range
 
+#: Every int parameter lies in the 32-bit range, whatever its ``Range`` (or with none).
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 
@@ -111,7 +114,14 @@ class ParamSpec:
             if self.optional:
                 return None
             raise ValueError(f"{self.name} is required (got None)")
-        return KINDS[self.kind].coerce(self, value)
+        out = KINDS[self.kind].coerce(self, value)
+        if self.kind == "int" and not INT_MIN <= out <= INT_MAX:
+            # no parameter means more (seeds, sizes, counts and coordinates all fit), and
+            # OpenCV, numpy and the form's spin boxes take 32-bit ints: beyond, they overflow
+            raise ValueError(f"{self.name} must be within [{INT_MIN}, {INT_MAX}]; got {out!r}")
+        if self.kind == "path" and "\x00" in str(out):
+            raise ValueError(f"{self.name} must not contain a NUL character; got {value!r}")
+        return out
 
     def plain(self, value: Any) -> Any:
         """``value`` (already coerced) as a plain JSON value."""
@@ -303,6 +313,10 @@ def _param_spec(op_id: str, name: str, tp: Any, default: Any, doc: str) -> Param
     kind = kind_for(base)
     if kind is None:
         raise TypeError(f"operation {op_id}: parameter {name} has unsupported type {tp!r}")
+    if kind.name == "int" and any(b is not None and not INT_MIN <= b <= INT_MAX
+                                  for b in (lo, hi)):
+        raise TypeError(f"operation {op_id}: the Range of int parameter {name} goes beyond "
+                        f"[{INT_MIN}, {INT_MAX}]")
     choices = kind.choices(base) if kind.choices is not None else ()
     enum_type = base if isinstance(base, type) and issubclass(base, enum.Enum) else None
     if default is None and not optional:

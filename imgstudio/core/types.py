@@ -8,13 +8,22 @@ operation's signature says which kind of layer it wants:
 - :data:`Labels`: integer ``(H, W)``; 0 is background. Masks are Labels with values 0/1.
 - :data:`Points`: float ``(N, 2)`` in ``(x, y)`` pixel coordinates.
 
-Non-image results are small frozen dataclasses with ``to_json()``.
+Non-image results are small frozen dataclasses with ``to_json()``, whose output is valid JSON
+(NaN and ±inf are written as ``null``).
+
+Non-finite pixels: an image layer may hold NaN or ±inf (a float TIFF's no-data pixels; they
+are shown black), but an operation never receives them. Every image input is checked where
+operations are invoked (:mod:`imgstudio.core.invoke`) with ``check_image(..., finite=True)``,
+and NaN or ±inf is a ``ValueError`` naming the input, counting the pixels and saying how to
+replace them. Other dtypes (bool, int16, int64, float64...) are refused by the same check with
+the conversion to use; signed 16-bit medical files are converted when they are loaded.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NamedTuple
 
@@ -137,17 +146,27 @@ class Color:
 
 
 def _jsonable(value: Any) -> Any:
-    """Convert numpy values and nested containers to plain JSON-compatible Python."""
+    """Convert numpy values and nested containers to plain JSON-compatible Python.
+
+    The result is valid JSON: a NaN or infinite number (an undefined measurement, such as the
+    weighted centroid of a region whose intensity is all 0) becomes ``None`` (``null``).
+    """
     if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            return _jsonable(value.tolist())
         return value.tolist()
     if isinstance(value, np.generic):
-        return value.item()
+        return _jsonable(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return value.to_json() if hasattr(value, "to_json") else dataclasses.asdict(value)
+        if hasattr(value, "to_json"):
+            return value.to_json()
+        return _jsonable(dataclasses.asdict(value))
     if isinstance(value, enum.Enum):
         return value.value
     return value
@@ -308,17 +327,69 @@ class Pose(Result):
 RESULT_TYPES: tuple[type, ...] = (Boxes, Classes, Text, Table, Registered, Instances, Lines, Pose)
 
 
-def check_image(image: Any, name: str = "image") -> np.ndarray:
-    """Return ``image`` as an ndarray after checking shape and dtype; raise ``ValueError``."""
+def _dtype_hint(dtype: np.dtype) -> str:
+    """How to turn an array of ``dtype`` into an image imgstudio accepts."""
+    if dtype.kind == "b":
+        return "; a mask? give it as labels, or convert with image.astype(numpy.uint8) * 255"
+    if dtype.kind == "f":
+        return "; convert with image.astype(numpy.float32) (values in [0, 1])"
+    if dtype in (np.dtype(np.int16), np.dtype(np.int8)):
+        shift, target = (32768, "uint16") if dtype.itemsize == 2 else (128, "uint8")
+        return (f"; shift signed data as load_image does for {dtype} files: "
+                f"(image.astype(numpy.int32) + {shift}).astype(numpy.{target})")
+    if dtype.kind in "iu":
+        signed = "signed " if dtype.kind == "i" else ""
+        return (f"; {signed}{dtype.itemsize * 8}-bit data must be rescaled first, e.g. with "
+                "skimage.exposure.rescale_intensity(image, out_range=(0.0, 1.0))"
+                ".astype(numpy.float32)")
+    return ""
+
+
+def check_image(image: Any, name: str = "image", *, finite: bool = False) -> np.ndarray:
+    """Return ``image`` as an ndarray after checking shape and dtype; raise ``ValueError``
+    naming ``name`` (``TypeError`` for something that is not an array).
+
+    With ``finite``, a float image must also hold no NaN or infinite value. That is the rule
+    for operation inputs, checked once where every operation is invoked
+    (:mod:`imgstudio.core.invoke`): no operation is written for NaN or ±inf pixels (they
+    poison sums, histograms and fits, and give results that are not valid JSON), so they are
+    refused up front with a message that says how many there are. Image layers may hold them
+    (a float TIFF with no-data pixels is shown with them black), so the default is off.
+    """
     if not isinstance(image, np.ndarray):
         raise TypeError(f"{name} must be a numpy array; got {type(image).__name__}")
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
         raise ValueError(f"{name} must have shape (H, W), (H, W, 3) or (H, W, 4); got {image.shape}")
     if image.dtype not in IMAGE_DTYPES:
-        raise ValueError(f"{name} must be uint8, uint16 or float32; got {image.dtype}")
+        raise ValueError(f"{name} must be uint8, uint16 or float32; got {image.dtype}"
+                         f"{_dtype_hint(image.dtype)}")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError(f"{name} is empty; got shape {image.shape}")
+    if finite and image.dtype.kind == "f":
+        check_finite(image, name)
     return image
+
+
+def check_finite(image: np.ndarray, name: str = "image") -> np.ndarray:
+    """Raise ``ValueError`` naming ``name`` when the float array ``image`` holds NaN or ±inf.
+
+    Two reductions (min and max propagate NaN and show ±inf), no temporary array; the bad
+    pixels are counted only when there are some.
+    """
+    with np.errstate(invalid="ignore"):
+        lo, hi = image.min(), image.max()
+    if np.isfinite(lo) and np.isfinite(hi):
+        return image
+    bad = ~np.isfinite(image)
+    if image.ndim == 3:
+        bad = bad.any(axis=2)
+    count = int(np.count_nonzero(bad))
+    y, x = (int(v[0]) for v in np.nonzero(bad))
+    raise ValueError(
+        f"{name} contains NaN or infinite values ({count} of {bad.size} pixels, the first at "
+        f"x={x}, y={y}); operations need finite pixels: replace them first, e.g. with "
+        "numpy.nan_to_num(image, nan=0.0, posinf=1.0, neginf=0.0)"
+    )
 
 
 def check_labels(labels: Any, name: str = "labels") -> np.ndarray:
@@ -328,19 +399,35 @@ def check_labels(labels: Any, name: str = "labels") -> np.ndarray:
     if labels.ndim != 2:
         raise ValueError(f"{name} must have shape (H, W); got {labels.shape}")
     if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
-        raise ValueError(f"{name} must be an integer array; got {labels.dtype}")
+        raise ValueError(f"{name} must be an integer array; got {labels.dtype}"
+                         + ("; convert with labels.astype(numpy.int32)"
+                            if labels.dtype.kind == "f" else ""))
+    if labels.shape[0] == 0 or labels.shape[1] == 0:
+        raise ValueError(f"{name} is empty; got shape {labels.shape}")
     return labels
 
 
+#: The largest coordinate a point may have (in pixels, either sign): far beyond any image, and
+#: what OpenCV (float32) and integer pixel indices still hold exactly.
+MAX_COORDINATE = 2**31 - 1
+
+
 def check_points(points: Any, name: str = "points") -> np.ndarray:
-    """Return ``points`` as a float (N, 2) array; raise ``ValueError`` naming ``name``."""
-    arr = np.asarray(points, dtype=float)
+    """Return ``points`` as a float (N, 2) array of finite coordinates within
+    ±:data:`MAX_COORDINATE`; raise ``ValueError`` naming ``name``."""
+    try:
+        arr = np.asarray(points, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an (N, 2) array of numbers (x, y): {exc}") from None
     if arr.size == 0:
         return arr.reshape(0, 2)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ValueError(f"{name} must have shape (N, 2) in (x, y); got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must contain only finite coordinates")
+    if np.abs(arr).max() > MAX_COORDINATE:
+        raise ValueError(f"{name} must lie within ±{MAX_COORDINATE} pixels; got a coordinate "
+                         f"of {np.abs(arr).max():g}")
     return arr
 
 

@@ -120,6 +120,14 @@ def regions(
     if labels.size and labels.min() < 0:
         raise ValueError(f"labels must be >= 0; got {labels.min()}")
     ids = np.unique(labels)
+    original = None
+    if ids[-1] > labels.size:
+        # scikit-image allocates per label value up to the largest one (a single label of
+        # 2**40 would take terabytes): measure sequential labels, report the original ids
+        original = ids if ids[0] == 0 else np.concatenate([[0], ids])
+        labels = np.searchsorted(original, labels).astype(np.int32 if len(original) < 2**31
+                                                          else np.int64)
+        ids = np.arange(len(original))
     ids = ids[ids > 0]
     groups = np.array_split(ids, 16) if len(ids) > 512 else [ids]
     lut = None
@@ -141,6 +149,8 @@ def regions(
         for key, values in table.items():
             columns.setdefault(key, []).extend(np.asarray(values).tolist())
         progress((i + 1) / len(groups), "Measuring regions")
+    if original is not None:
+        columns["label"] = [int(original[v]) for v in columns["label"]]
     return Table(columns)
 
 

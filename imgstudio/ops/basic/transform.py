@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import numpy as np
 
 from imgstudio.core.editor import Editor
+from imgstudio.core.limits import check_pixels
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Points, Range, check_image, check_points
 from imgstudio.ops._params import Seed
@@ -97,10 +98,18 @@ def resize(
         width = max(1, round(cols * height / rows))
     elif height == 0:
         height = max(1, round(rows * width / cols))
+    _check_size(image, height, width, "width and height")
     out = cv2.resize(
         np.ascontiguousarray(image), (width, height), interpolation=_cv_interp(interpolation)
     )
     return warped_like(out, image)
+
+
+def _check_size(image: np.ndarray, rows: int, cols: int, what: str) -> None:
+    """The one size guard (:func:`~imgstudio.core.limits.check_pixels`) on an output of
+    ``rows`` × ``cols`` pixels like ``image``, before it is allocated."""
+    check_pixels(rows, cols, what=what, channels=1 if image.ndim == 2 else image.shape[2],
+                 itemsize=image.dtype.itemsize)
 
 
 def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -173,6 +182,7 @@ def rotate(
         new_rows = int(np.ceil(cols * sin + rows * cos - 1e-6))
     else:
         new_cols, new_rows = cols, rows
+    _check_size(image, new_rows, new_cols, "expand (the rotated canvas)")
     centre = ((cols - 1) / 2.0, (rows - 1) / 2.0)
     matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)  # OpenCV: positive = counter-clockwise
     matrix[0, 2] += (new_cols - 1) / 2.0 - centre[0]
@@ -206,6 +216,12 @@ def flip(
     if axis == "vertical":
         return np.flipud(image).copy()
     raise ValueError(f"axis must be horizontal or vertical; got {axis!r}")
+
+
+def _edge(length: float) -> int:
+    """Pixels along an output edge of ``length``; huge lengths stay huge (for the size guard)
+    rather than overflowing."""
+    return int(round(min(float(length), 2.0**62))) + 1
 
 
 def _polygon_area(points: np.ndarray) -> float:
@@ -253,12 +269,16 @@ def perspective(
     if _polygon_area(quad) < 1e-6:
         raise ValueError("corners must span a non-degenerate quadrilateral")
     tl, tr, br, bl = quad
+    what = "width and height"
+    if width == 0 or height == 0:
+        what = "width and height (0: from the corners)"
     if width == 0:
-        width = int(round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))) + 1
+        width = _edge(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
     if height == 0:
-        height = int(round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))) + 1
+        height = _edge(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
     if width < 1 or height < 1:
         raise ValueError(f"width and height must be >= 1; got {width!r} x {height!r}")
+    _check_size(image, height, width, what)
     rect = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), rect)
     return _warp(image, matrix, (width, height))

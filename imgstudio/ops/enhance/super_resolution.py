@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 
 from imgstudio.core.editor import Editor
+from imgstudio.core.limits import check_pixels
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, check_image
@@ -38,8 +39,6 @@ MARGIN = {"realesr-animevideov3": 16, "realesrgan-x4plus": 32, "realesrgan-x4plu
 #: and returns garbage (and varies run to run) for sides of 10 px or less, so a smaller tile
 #: is mirrored out to this size first and the extra output cropped.
 MIN_SIDE = 32
-#: Largest output accepted (pixels): the result and its 8-bit working copy are held in memory.
-MAX_OUTPUT_PIXELS = 100_000_000
 
 
 def store_name(model: str, scale: int) -> tuple[str, int]:
@@ -209,10 +208,9 @@ def super_resolution(
         raise ValueError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
     scale = int(scale)
     h, w = image.shape[:2]
-    if h * w * scale * scale > MAX_OUTPUT_PIXELS:
-        raise ValueError(f"image too large for scale {scale}: the result would have "
-                         f"{h * w * scale * scale / 1e6:.0f} MP, more than "
-                         f"{MAX_OUTPUT_PIXELS / 1e6:.0f} MP")
+    # the one size guard, on the result (held in memory with its 8-bit working copy)
+    check_pixels(h * scale, w * scale, what=f"scale {scale}",
+                 channels=1 if image.ndim == 2 else image.shape[2], itemsize=image.dtype.itemsize)
     progress = token(progress)
     name, native = store_name(model, scale)
     tile, margin = TILE[model], MARGIN[model]

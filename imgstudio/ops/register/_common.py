@@ -7,6 +7,10 @@ import numpy as np
 from imgstudio.core.types import check_image
 from imgstudio.ops._pixels import warped_like
 
+#: How a registration that ran but found no alignment starts its message (it names both
+#: inputs: the failure is about the pair, not one parameter).
+NOT_REGISTERED = "image could not be registered onto fixed"
+
 
 def check_pair(image: np.ndarray, fixed: np.ndarray, min_size: int = 1) -> None:
     """Check the moving ``image`` and the ``fixed`` image; ``ValueError`` naming the input."""
@@ -43,7 +47,7 @@ def invert_matrix(matrix: np.ndarray, what: str) -> np.ndarray:
     """The inverse of a 3×3 matrix normalised so that ``[2, 2] == 1``; ``ValueError`` if singular."""
     m = np.asarray(matrix, dtype=np.float64)
     if not np.all(np.isfinite(m)) or abs(np.linalg.det(m)) < 1e-12:
-        raise ValueError(f"{what} produced a degenerate transform; the images could not be registered")
+        raise ValueError(f"{NOT_REGISTERED}: {what} produced a degenerate transform")
     inv = np.linalg.inv(m)
     if abs(inv[2, 2]) > 1e-12:
         inv = inv / inv[2, 2]

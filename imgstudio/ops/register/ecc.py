@@ -11,7 +11,12 @@ from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, Registered
 from imgstudio.ops._pixels import grey_unit, token
-from imgstudio.ops.register._common import check_pair, invert_matrix, warp_to_fixed
+from imgstudio.ops.register._common import (
+    NOT_REGISTERED,
+    check_pair,
+    invert_matrix,
+    warp_to_fixed,
+)
 
 #: OpenCV is called for this many iterations at a time (progress and cancel in between).
 CHUNK = 25
@@ -27,14 +32,21 @@ class EccRegistered(Registered):
     correlation: float
 
 
-def _ecc_error(exc: Exception) -> ValueError:
+def _ecc_error(exc: Exception, gauss_filt_size: int) -> ValueError:
     text = str(exc)
     if "convergence" in text or "uncorrelated" in text:
         return ValueError(
-            "ECC did not converge: the images may be uncorrelated or not overlap enough "
-            "(try a simpler motion, a larger gauss_filt_size or a rough pre-alignment)"
+            f"{NOT_REGISTERED}: ECC did not converge: the images may be uncorrelated or not "
+            "overlap enough (try a simpler motion, a larger gauss_filt_size or a rough "
+            "pre-alignment)"
         )
-    return ValueError(f"ECC failed on these images: {text.strip().splitlines()[-1]}")
+    if "NaN encountered" in text:
+        return ValueError(
+            f"{NOT_REGISTERED}: ECC's correlation became undefined (NaN): the images may be "
+            f"too small or too flat once smoothed with gauss_filt_size={gauss_filt_size} "
+            "(try a smaller gauss_filt_size)"
+        )
+    return ValueError(f"{NOT_REGISTERED}: ECC failed: {text.strip().splitlines()[-1]}")
 
 
 @operation("register.ecc", title="Register (ECC)", menu="Image/Register")
@@ -117,7 +129,7 @@ def register_ecc(
             rho, warp = cv2.findTransformECC(template, moving, warp, motion_type, criteria, None,
                                              int(gauss_filt_size))
         except cv2.error as exc:
-            raise _ecc_error(exc) from None
+            raise _ecc_error(exc, gauss_filt_size) from None
         done += chunk
         progress(done / iterations, f"ECC iteration {done}, correlation {rho:.4f}")
         if last_rho is not None and abs(rho - last_rho) < eps:
@@ -126,10 +138,11 @@ def register_ecc(
     fixed_to_moving = np.eye(3)
     fixed_to_moving[: warp.shape[0]] = warp
     if not np.all(np.isfinite(fixed_to_moving)):
-        raise ValueError("ECC did not converge: the estimated warp is not finite")
+        raise ValueError(f"{NOT_REGISTERED}: ECC did not converge: the estimated warp is not "
+                         "finite")
     if rho < MIN_CORRELATION:
         raise ValueError(
-            f"ECC did not converge to a match: final correlation {rho:.3f} < {MIN_CORRELATION} "
+            f"{NOT_REGISTERED}: ECC did not converge to a match: final correlation {rho:.3f} < {MIN_CORRELATION} "
             "(the images may be unrelated or need a rough pre-alignment)"
         )
     matrix = invert_matrix(fixed_to_moving, "register.ecc")

@@ -11,7 +11,12 @@ from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, Registered, Table
 from imgstudio.ops._pixels import grey_unit, rgb_uint8, to_uint8, token
-from imgstudio.ops.register._common import check_pair, invert_matrix, warp_to_fixed
+from imgstudio.ops.register._common import (
+    NOT_REGISTERED,
+    check_pair,
+    invert_matrix,
+    warp_to_fixed,
+)
 
 #: Fewer good matches than this cannot define a homography.
 MIN_MATCHES = 4
@@ -119,7 +124,7 @@ def register_features(
         good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance]
     if len(good) < MIN_MATCHES:
         raise ValueError(
-            f"not enough matches (found {len(good)} passing the ratio test, need "
+            f"{NOT_REGISTERED}: not enough matches (found {len(good)} passing the ratio test, need "
             f"{MIN_MATCHES}); the images may not overlap, or try another detector or a higher ratio"
         )
     src = np.float32([kp_moving[m.queryIdx].pt for m in good]).reshape(-1, 1, 2)
@@ -128,7 +133,7 @@ def register_features(
     inliers = int(mask.sum()) if mask is not None else 0
     if homography is None or inliers < MIN_INLIERS:
         raise ValueError(
-            f"not enough matches (found {inliers} RANSAC inliers among {len(good)} matches, "
+            f"{NOT_REGISTERED}: not enough matches (found {inliers} RANSAC inliers among {len(good)} matches, "
             f"need {MIN_INLIERS}); the images may not show the same planar scene"
         )
     homography = homography / homography[2, 2]

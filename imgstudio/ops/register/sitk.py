@@ -11,7 +11,12 @@ from imgstudio.core.progress import Cancelled, Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range, Registered
 from imgstudio.ops._pixels import grey_unit, token
-from imgstudio.ops.register._common import check_pair, invert_matrix, warp_to_fixed
+from imgstudio.ops.register._common import (
+    NOT_REGISTERED,
+    check_pair,
+    invert_matrix,
+    warp_to_fixed,
+)
 
 #: Multi-resolution schedule: shrink factors and the matching Gaussian sigmas (pixels).
 SHRINK_FACTORS = (4, 2, 1)
@@ -244,11 +249,14 @@ def register_sitk(
     except RuntimeError as exc:
         if cancelled:
             raise Cancelled("cancelled by the user") from None
-        raise ValueError(f"the images could not be registered: {_sitk_message(exc)}") from None
+        message = _sitk_message(exc)
+        if "outside moving image buffer" in message:
+            message += " (try a smaller learning_rate or another initializer)"
+        raise ValueError(f"{NOT_REGISTERED}: {message}") from None
     if cancelled:
         raise Cancelled("cancelled by the user")
     if valid_points == 0:
-        raise ValueError("the images could not be registered: the optimiser moved the image "
+        raise ValueError(f"{NOT_REGISTERED}: the optimiser moved the image "
                          "off the fixed image (no overlap left); try a smaller learning_rate")
 
     fixed_to_moving = _affine_of(final, fixed.shape)

@@ -6,6 +6,7 @@ from typing import Literal
 
 import numpy as np
 
+from imgstudio.core.limits import check_pixels
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, check_image
@@ -236,6 +237,7 @@ def _check_rois(warper, images, ks, cameras):
             f"could not estimate camera parameters: the mosaic would be {x1 - x0}×{y1 - y0} "
             "pixels, far larger than the inputs (try mode='scans' or another warper)"
         )
+    check_pixels(y1 - y0, x1 - x0, what="images (the mosaic they make)", channels=3)
     return corners, sizes
 
 

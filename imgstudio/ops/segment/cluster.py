@@ -140,6 +140,8 @@ def colour_features(rows: np.ndarray, space: str) -> np.ndarray:
 def _gmm(n: int, seed: int, data: np.ndarray):
     from sklearn.mixture import GaussianMixture
 
+    if len(data) < 2:  # EM needs two samples: a single pixel is one component, twice over
+        data = np.repeat(data, 2, axis=0)
     return GaussianMixture(
         n_components=min(n, distinct_count(data)), covariance_type="full",
         reg_covar=GMM_REG_COVAR, random_state=seed,
