@@ -232,6 +232,9 @@ class Document:
 
     def __init__(self, layers: list[Layer] | None = None) -> None:
         self._layers: list[Layer] = []
+        #: id -> layer, kept in step with ``_layers`` so that lookups and inserts are O(1)
+        #: (a project of 20 000 layers loads in linear time).
+        self._by_id: dict[str, Layer] = {}
         self._active: Layer | None = None
         self.layer_inserted = Signal()
         self.layer_removed = Signal()
@@ -253,21 +256,22 @@ class Document:
 
     def __getitem__(self, key: int | str) -> Layer:
         if isinstance(key, str):
-            for layer in self._layers:
-                if layer.id == key:
-                    return layer
-            raise KeyError(f"no layer with id {key!r}")
+            try:
+                return self._by_id[key]
+            except KeyError:
+                raise KeyError(f"no layer with id {key!r}") from None
         return self._layers[key]
 
     def __contains__(self, layer: object) -> bool:
-        return any(layer is lay for lay in self._layers)
+        found = self._by_id.get(getattr(layer, "id", None))  # type: ignore[arg-type]
+        return found is not None and found is layer
 
     def index(self, layer: Layer | str) -> int:
         layer_id = layer if isinstance(layer, str) else layer.id
-        for i, lay in enumerate(self._layers):
-            if lay.id == layer_id:
-                return i
-        raise KeyError(f"no layer with id {layer_id!r}")
+        found = self._by_id.get(layer_id)
+        if found is None:
+            raise KeyError(f"no layer with id {layer_id!r}")
+        return self._layers.index(found)
 
     def by_name(self, name: str) -> Layer:
         for layer in self._layers:
@@ -314,10 +318,11 @@ class Document:
     def insert(self, index: int, layer: Layer) -> None:
         if layer in self:
             raise ValueError(f"{layer!r} is already in this document")
-        if any(lay.id == layer.id for lay in self._layers):
+        if layer.id in self._by_id:
             raise ValueError(f"duplicate layer id {layer.id!r}")
         index = max(0, min(index, len(self._layers)))
         self._layers.insert(index, layer)
+        self._by_id[layer.id] = layer
         self.layer_inserted.emit(index, layer)
         if self._active is None:
             self.active = layer
@@ -329,6 +334,7 @@ class Document:
     def remove(self, layer: Layer | str) -> Layer:
         index = self.index(layer)
         removed = self._layers.pop(index)
+        del self._by_id[removed.id]
         self.layer_removed.emit(index, removed)
         if self._active is removed:
             fallback = self._layers[min(index, len(self._layers) - 1)] if self._layers else None

@@ -36,9 +36,13 @@ from imgstudio.core import registry
 from imgstudio.core.invoke import kind_fits, output_kinds, output_names
 from imgstudio.core.io import atomic_write_text
 from imgstudio.core.types import LayerKind
+from imgstudio.core.untrusted import UntrustedFileError, check_depth, loads, read_bytes
 
 RECIPE_FORMAT = "imgstudio-recipe"
 RECIPE_VERSION = 2
+MAX_RECIPE_BYTES = 16 * 2**20
+"""Largest recipe file read (a recipe of a thousand steps is well under 1 MiB)."""
+V1_OUTPUTS = ("replace", "new_layer")
 
 @dataclass(frozen=True)
 class RecipeStep:
@@ -100,11 +104,8 @@ def _first_output_name(step: RecipeStep) -> str:
 
 # -- reading ----------------------------------------------------------------------------------
 class RecipeError(ValueError):
-    """A recipe that cannot be read or does not check; the message names the step."""
-
-
-def _reject_constant(name: str) -> float:
-    raise RecipeError(f"{name} is not a number a recipe may hold")
+    """A recipe that cannot be read or does not check; the message names the step (and the
+    file, for :func:`load_recipe`)."""
 
 
 def _text(value: Any, what: str) -> str:
@@ -145,7 +146,12 @@ def _step_from_json(n: int, data: Any) -> RecipeStep:
 
 
 def recipe_from_json(data: Any) -> Recipe:
-    """A :class:`Recipe` from parsed JSON (version 1 or 2); ``RecipeError`` when malformed."""
+    """A :class:`Recipe` from parsed JSON (version 1 or 2); ``RecipeError`` naming the field
+    when malformed (every field is type-checked; nothing else is raised)."""
+    try:
+        check_depth(data)
+    except UntrustedFileError as exc:
+        raise RecipeError(str(exc)) from None
     if not isinstance(data, dict) or data.get("format") != RECIPE_FORMAT:
         raise RecipeError(f"not an imgstudio recipe (expected format {RECIPE_FORMAT!r})")
     version = data.get("version", 1)
@@ -183,6 +189,10 @@ def _from_v1(steps: list[Any]) -> Recipe:
             raise RecipeError(f"step {n} must be an object; got {_short(data)}")
         mode = data.get("output", "replace")
         step = _step_from_json(n, {**data, "output": None})
+        if mode not in V1_OUTPUTS:
+            raise RecipeError(f"step {n} ({step.op_id}): output must be one of "
+                              f"{', '.join(map(repr, V1_OUTPUTS))} in a version-1 recipe; "
+                              f"got {_short(mode)}")
         try:
             spec = registry.get(step.op_id)
         except KeyError as exc:
@@ -219,13 +229,13 @@ def _unique(base: str, taken: set[str]) -> str:
     return name
 
 
-def recipe_from_text(text: str) -> Recipe:
+def recipe_from_text(text: str | bytes) -> Recipe:
+    """A :class:`Recipe` from JSON text; ``RecipeError`` naming the field for anything wrong
+    (invalid or too deeply nested JSON, NaN or Infinity, a field of the wrong type)."""
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise RecipeError("the JSON is nested too deeply") from None
-    except json.JSONDecodeError as exc:
-        raise RecipeError(f"not valid JSON: {exc}") from None
+        data = loads(text, allow_nonfinite=False)
+    except UntrustedFileError as exc:
+        raise RecipeError(str(exc)) from None
     return recipe_from_json(data)
 
 
@@ -235,12 +245,11 @@ def save_recipe(path: str | os.PathLike[str], recipe: Recipe) -> None:
 
 
 def load_recipe(path: str | os.PathLike[str]) -> Recipe:
-    """Read a recipe file; ``RecipeError`` naming the file when unreadable or malformed."""
+    """Read a recipe file; ``RecipeError`` naming the file and the field when it is missing,
+    not a regular file, larger than :data:`MAX_RECIPE_BYTES`, or malformed."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-        return recipe_from_text(text)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return recipe_from_text(read_bytes(path, MAX_RECIPE_BYTES, "the recipe"))
+    except (UntrustedFileError, RecipeError) as exc:
         raise RecipeError(f"cannot read recipe {os.fspath(path)}: {exc}") from None
 
 
@@ -271,10 +280,7 @@ def check(recipe: Recipe) -> Checked:
             spec = registry.get(step.op_id)
         except KeyError as exc:
             raise RecipeError(f"{where}: {exc.args[0]}") from None
-        try:
-            params = spec.plain(spec.validate(step.params))
-        except ValueError as exc:
-            raise RecipeError(f"{where}: {_strip(str(exc), spec.id)}") from None
+        params = _checked_params(spec, step.params, where)
         ispecs = {i.name: i for i in spec.inputs}
         for name in step.inputs:
             if name not in ispecs:
@@ -315,6 +321,31 @@ def check(recipe: Recipe) -> Checked:
     # a source no step reads must still be given; it is read as an image
     source_kinds = {name: (kinds[name] or LayerKind.IMAGE) for name in recipe.sources}
     return Checked(recipe, tuple(steps), source_kinds, result)
+
+
+def _checked_params(spec: Any, params: dict[str, Any], where: str) -> dict[str, Any]:
+    """``params`` validated by the op's spec as plain values; any failure (a value no
+    parameter type can take, such as an integer too large for a float) is a ``RecipeError``
+    naming the step and the parameter."""
+    try:
+        return spec.plain(spec.validate(params))
+    except ValueError as exc:
+        raise RecipeError(f"{where}: {_strip(str(exc), spec.id)}") from None
+    except (TypeError, ArithmeticError) as exc:
+        culprit = next((name for name, value in params.items() if not _coerces(spec, name, value)),
+                       None)
+        what = f"parameter {culprit}" if culprit else "parameters"
+        value = f" {_short(params[culprit])}" if culprit else ""
+        raise RecipeError(f"{where}: {what} cannot take the value{value} "
+                          f"({type(exc).__name__}: {exc})") from None
+
+
+def _coerces(spec: Any, name: str, value: Any) -> bool:
+    try:
+        spec.plain({name: spec.param(name).coerce(value)})
+    except Exception:
+        return False
+    return True
 
 
 def _strip(message: str, op_id: str) -> str:

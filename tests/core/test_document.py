@@ -118,3 +118,47 @@ def test_data_setter_emits_whole_change(rgb):
     layer.data = np.ones((2, 2), np.float32)
     layer.notify_changed((0, 1, 0, 1))
     assert seen == [None, (0, 1, 0, 1)]
+
+
+class _CountingPoints(PointsLayer):
+    """A layer that counts how often its id is read (what an id scan does per layer)."""
+
+    reads = 0
+
+    @property
+    def id(self):
+        type(self).reads += 1
+        return self._id
+
+    @id.setter
+    def id(self, value):
+        self._id = value
+
+
+def test_inserting_n_layers_reads_each_id_a_constant_number_of_times():
+    layers = [_CountingPoints(np.zeros((0, 2)), f"p{i}") for i in range(2000)]
+    _CountingPoints.reads = 0
+    doc = Document(layers)
+    doc.insert(0, _CountingPoints(np.zeros((0, 2)), "first"))
+    assert _CountingPoints.reads <= 5 * len(doc)  # a scan per insert would read ~2 million
+
+
+def test_the_id_index_follows_insert_remove_and_move(rgb):
+    a, b, c = ImageLayer(rgb, "a"), ImageLayer(rgb, "b"), ImageLayer(rgb, "c")
+    doc = Document([a, b])
+    doc.insert(1, c)
+    assert doc.index(c) == 1 and doc[c.id] is c and c in doc
+    doc.move(c, 2)
+    assert doc.index(c.id) == 2 and doc[2] is c
+    doc.remove(c)
+    assert c not in doc and c.id not in [lay.id for lay in doc]
+    with pytest.raises(KeyError, match=c.id):
+        doc[c.id]
+    with pytest.raises(KeyError, match=c.id):
+        doc.index(c)
+    doc.append(c)  # may come back after removal (undo of a delete)
+    assert doc[c.id] is c and doc.index(c) == 2
+    twin = ImageLayer(rgb, "twin", layer_id=a.id)
+    with pytest.raises(ValueError, match="duplicate layer id"):
+        doc.append(twin)
+    assert twin not in doc and doc[a.id] is a
