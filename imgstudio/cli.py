@@ -8,7 +8,23 @@
     imgstudio script RECIPE [-o SCRIPT.py]
     imgstudio models [list|path NAME|verify [NAME...]|import FILE --name NAME]
 
-Bad input exits with status 2 and a one-line message, never a traceback.
+Exit status (one line on standard error, never a traceback):
+
+    0    success
+    1    ``batch``: some files failed (listed in the summary); ``models verify``: a bad file
+    2    bad input: a usage error, or a ``ValueError``/``TypeError``/``KeyError``/``OSError``
+         (``ImageIOError``, ``ProjectError``, ``RecipeError``, ``ModelNotFoundError``,
+         ``MissingExtraError`` ...) whose message names the file or parameter
+    70   internal error (``EX_SOFTWARE``): any other exception is our bug -- its traceback goes
+         to a crash log (:mod:`imgstudio.core.crashlog`) and the line says where. Third-party
+         exceptions (``cv2.error``, a ``MemoryError`` a size guard missed) count as ours: an op
+         must turn bad parameters into a ``ValueError`` naming them.
+    130  interrupted (Ctrl-C, SIGINT)
+    143  terminated (SIGTERM, headless commands)
+
+``batch`` stops at once on Ctrl-C or SIGTERM: queued files are cancelled, files in progress are
+abandoned (outputs are written atomically, so none is left half-written), the summary counts
+the files not processed, and no worker process outlives the command.
 """
 
 from __future__ import annotations
@@ -17,7 +33,9 @@ import argparse
 import importlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -25,9 +43,34 @@ from typing import Any
 
 SUBCOMMANDS = ("ops", "run", "batch", "script", "models")
 
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_SOFTWARE = 70  # sysexits.h EX_SOFTWARE: an internal error (a bug), logged
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+
 
 class UsageError(Exception):
     """Bad command-line input: reported in one line with exit status 2."""
+
+
+class Terminated(BaseException):
+    """SIGTERM during a headless command: unwinds like Ctrl-C (exit status 143)."""
+
+
+BAD_INPUT: tuple[type[BaseException], ...] = (UsageError, ValueError, TypeError, KeyError,
+                                              OSError)
+"""What the user can fix (exit 2, one line): ``ImageIOError`` is an ``OSError``; ``ProjectError``,
+``RecipeError``, ``ImageTooLargeError``, ``ModelNotFoundError`` and ``MissingExtraError`` are
+``ValueError``s."""
+
+
+def error_message(exc: BaseException) -> str:
+    """The one-line message of a bad-input error (a ``KeyError`` without its quotes)."""
+    from imgstudio.core.crashlog import describe, one_line
+
+    text = one_line(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
+    return text or describe(exc)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -173,6 +216,169 @@ def _batch_one(recipe_path: str, src: str, out_dir: str, named: dict[str, str]) 
     return target
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_stopping = False  # a stop signal was taken (see _first_stop_signal): ignore any other
+
+
+def _mask(block: bool) -> None:
+    if hasattr(signal, "pthread_sigmask"):  # POSIX
+        signal.pthread_sigmask(signal.SIG_BLOCK if block else signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+# A batch worker process ignores SIGINT (a terminal's Ctrl-C reaches the whole process group;
+# the parent decides what it means) and, on the parent's SIGTERM, abandons its file: the job
+# unwinds, so the atomic writer removes its temporary files, and the process exits. Another
+# SIGTERM meanwhile (one to the group, then the parent's) must not cut that unwinding short.
+
+_worker_state = "idle"  # "job" while it processes a file, then "abandoning" on SIGTERM
+
+
+class _Abandon(BaseException):
+    """Raised in a batch worker by SIGTERM while it processes a file."""
+
+
+def _worker_init() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_sigterm)
+    _mask(block=False)  # blocked by the parent while it started this process
+
+
+def _worker_sigterm(signum: int, frame: Any) -> None:
+    global _worker_state
+    if _worker_state == "abandoning":
+        return
+    if _worker_state == "job":
+        _worker_state = "abandoning"
+        raise _Abandon
+    os._exit(128 + signum)
+
+
+def _batch_job(recipe_path: str, src: str, out_dir: str, named: dict[str, str]) -> str:
+    """:func:`_batch_one` in a worker process (see :func:`_worker_init`)."""
+    global _worker_state
+    try:
+        _worker_state = "job"
+        return _batch_one(recipe_path, src, out_dir, named)
+    except _Abandon:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        if _worker_state == "job":
+            _worker_state = "idle"
+
+
+def _stop_pool(pool: ProcessPoolExecutor, workers: dict[Any, Any], out_dir: str,
+               grace: float = 1.0) -> None:
+    """Cancel the queued files and end every worker (``workers``: the pool's own table of its
+    processes): SIGTERM, on which the worker abandons its file cleanly, then SIGKILL for one
+    still alive after ``grace`` seconds, and the temporary files of the killed ones are
+    removed from ``out_dir``. Stop signals are ignored from now on (see
+    :func:`_first_stop_signal`); without that handler, one that gets in runs it again."""
+    global _stopping
+    _stopping = True
+    while True:
+        try:
+            processes = list(workers.values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in processes:
+                proc.terminate()
+            deadline = time.monotonic() + grace
+            for proc in processes:
+                proc.join(max(0.0, deadline - time.monotonic()))
+            killed = [proc for proc in processes if proc.is_alive()]
+            for proc in killed:
+                proc.kill()
+                proc.join(1.0)
+            if killed:  # their writers are dead now, so their temporary files are stale
+                from imgstudio.core.atomic import sweep_stale_temp_files
+
+                sweep_stale_temp_files(out_dir, older_than=0.0)
+            return
+        except (KeyboardInterrupt, Terminated):
+            continue
+
+
+class _Tally:
+    """What a batch has done so far: counts, failures, the crash log of its internal errors."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.failures: list[tuple[str, str]] = []
+        self.crash_log: Path | None = None
+        self.started = time.perf_counter()
+
+    def finished(self, src: str, error: BaseException | None) -> None:
+        name = os.path.basename(src)
+        if error is None:
+            self.done += 1
+        else:
+            message = self._describe(src, error)
+            self.failures.append((name, message))
+            if sys.stderr.isatty():
+                sys.stderr.write("\n")
+            sys.stderr.write(f"failed: {name}: {message}\n")
+        _progress_bar(self.done + len(self.failures), self.total, name)
+
+    def _describe(self, src: str, error: BaseException) -> str:
+        from concurrent.futures.process import BrokenProcessPool
+
+        from imgstudio.core.crashlog import describe, write_crash_log
+
+        if isinstance(error, BAD_INPUT):
+            return error_message(error)
+        if isinstance(error, BrokenProcessPool):
+            return "its worker process died (killed by the system, or crashed)"
+        try:  # a bug: the traceback (a worker's included) goes to the batch's one crash log
+            self.crash_log = write_crash_log(error, context=f"batch: {src}",
+                                             append_to=self.crash_log)
+            where = f"details in {self.crash_log}"
+        except OSError as exc:
+            where = f"no log: {exc}"
+        return f"internal error: {describe(error)} ({where})"
+
+    def report(self, stopped: str = "") -> int:
+        """Print the summary; ``stopped`` says why the batch stopped early ("interrupted")."""
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+        elapsed = time.perf_counter() - self.started
+        failed = len(self.failures)
+        line = f"{self.total} files in {elapsed:.1f} s: {self.done} done, {failed} failed"
+        if stopped:
+            line += f", {self.total - self.done - failed} not processed ({stopped})"
+        print(line, flush=True)
+        for name, error in self.failures:
+            print(f"  {name}: {error}")
+        sys.stdout.flush()
+        return EXIT_FAILED if self.failures else 0
+
+
+def _run_pool(args: argparse.Namespace, files: list[str], named: dict[str, str],
+              tally: _Tally) -> None:
+    pool = ProcessPoolExecutor(max_workers=args.workers, initializer=_worker_init)
+    workers = getattr(pool, "_processes", None)  # the pool fills this table as it starts them
+    pending: dict[Future, str] = {}
+    try:
+        # Workers start inside submit(): with the signals blocked, so that none is started
+        # before it can ignore Ctrl-C (the pool's threads keep them blocked).
+        _mask(block=True)
+        try:
+            for src in files:
+                pending[pool.submit(_batch_job, args.recipe, src, args.output_dir, named)] = src
+        finally:
+            _mask(block=False)
+        while pending:
+            ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in ready:
+                tally.finished(pending.pop(fut), fut.exception())
+        pool.shutdown(wait=True)
+    except BaseException:  # Ctrl-C, SIGTERM, or a bug here: no worker outlives the batch
+        _stop_pool(pool, workers if workers is not None else {}, args.output_dir)
+        for fut, src in pending.items():  # finished while we stopped: count what was written
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                tally.finished(src, None)
+        raise
+
+
 def _progress_bar(done: int, total: int, name: str) -> None:
     if sys.stderr.isatty():
         width = 30
@@ -208,47 +414,22 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if not files:
         raise UsageError(f"input_dir: no image files in {args.input_dir}")
     os.makedirs(args.output_dir, exist_ok=True)
-    started = time.perf_counter()
-    failures: list[tuple[str, str]] = []
-    done = 0
-
-    def finished(src: str, error: BaseException | None) -> None:
-        nonlocal done
-        done += 1
-        name = os.path.basename(src)
-        if error is not None:
-            failures.append((name, f"{error}"))
-            if sys.stderr.isatty():
-                sys.stderr.write("\n")
-            sys.stderr.write(f"failed: {name}: {error}\n")
-        _progress_bar(done, len(files), name)
-
-    if args.workers == 1:
-        for src in files:
-            try:
-                _batch_one(args.recipe, src, args.output_dir, named)
-                finished(src, None)
-            except Exception as exc:
-                finished(src, exc)
-    else:
-        with ProcessPoolExecutor(max_workers=args.workers) as pool:
-            pending: dict[Future, str] = {
-                pool.submit(_batch_one, args.recipe, src, args.output_dir, named): src
-                for src in files
-            }
-            while pending:
-                ready, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in ready:
-                    src = pending.pop(fut)
-                    finished(src, fut.exception())
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
-    elapsed = time.perf_counter() - started
-    print(f"{len(files)} files in {elapsed:.1f} s: {len(files) - len(failures)} done, "
-          f"{len(failures)} failed")
-    for name, error in failures:
-        print(f"  {name}: {error}")
-    return 1 if failures else 0
+    tally = _Tally(len(files))
+    try:
+        if args.workers == 1:  # in this process: Ctrl-C unwinds the file in progress
+            for src in files:
+                try:
+                    _batch_one(args.recipe, src, args.output_dir, named)
+                except Exception as exc:
+                    tally.finished(src, exc)
+                else:
+                    tally.finished(src, None)
+        else:
+            _run_pool(args, files, named, tally)
+    except (KeyboardInterrupt, Terminated) as exc:
+        tally.report("terminated" if isinstance(exc, Terminated) else "interrupted")
+        raise
+    return tally.report()
 
 
 def _cmd_script(args: argparse.Namespace) -> int:
@@ -272,9 +453,7 @@ def _cmd_editor(argv: list[str]) -> int:
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="open, wait for the first complete paint, save the window, exit")
     args = parser.parse_args(argv)
-    for f in args.files:
-        if not os.path.exists(f):
-            raise UsageError(f"no such file: {f}")
+    # a missing or bad file does not stop the editor: it starts and shows the message
     opening = None
     if args.files:  # decode the first file on another core while Qt starts
         from concurrent.futures import ThreadPoolExecutor
@@ -400,25 +579,106 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _dispatch(argv: list[str]) -> int:
+    if argv and argv[0] in SUBCOMMANDS:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    if argv and argv[0] in ("-h", "--help") and len(argv) == 1:
+        build_parser().print_help()
+        print("\nWithout a subcommand, imgstudio [FILES...] opens the editor "
+              "(--screenshot OUT.png to save the window and exit).")
+        return 0
+    return _cmd_editor(argv)
+
+
+def _say(line: str) -> None:
     try:
-        if argv and argv[0] in SUBCOMMANDS:
-            args = build_parser().parse_args(argv)
-            return args.func(args)
-        if argv and argv[0] in ("-h", "--help") and len(argv) == 1:
-            build_parser().print_help()
-            print("\nWithout a subcommand, imgstudio [FILES...] opens the editor "
-                  "(--screenshot OUT.png to save the window and exit).")
-            return 0
-        return _cmd_editor(argv)
-    except UsageError as exc:
-        print(f"imgstudio: error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, TypeError, KeyError, OSError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"imgstudio: error: {message}", file=sys.stderr)
-        return 2
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # no standard error left to tell
+        pass
+
+
+def _first_stop_signal(signum: int, frame: Any) -> None:
+    """SIGINT or SIGTERM during a headless command: the first raises ``KeyboardInterrupt`` or
+    ``Terminated``; later ones are ignored, so that a second Ctrl-C cannot break the clean-up of
+    the first (a lock half released, a temporary file left, a worker left running)."""
+    global _stopping
+    if _stopping:
+        return
+    _stopping = True
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signum)
+
+
+def _stdout_closed() -> bool:
+    """Whether standard output is a closed pipe (``imgstudio ops | head``); if so, point it at
+    /dev/null so that the interpreter's last flush does not complain."""
+    try:
+        sys.stdout.flush()
+        return False
+    except BrokenPipeError:
+        pass
+    except (OSError, ValueError):
+        return False
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return True
+
+
+def _internal_error(exc: Exception, argv: list[str]) -> int:
+    """A bug: the traceback to a crash log, one line naming it, exit status 70."""
+    import traceback
+
+    from imgstudio.core.crashlog import describe, write_crash_log
+
+    try:
+        where = f"details in {write_crash_log(exc, argv=['imgstudio', *argv])}"
+    except OSError as log_error:  # nothing lost: the traceback goes to standard error instead
+        traceback.print_exception(exc)
+        where = f"{log_error}; traceback above"
+    _say(f"imgstudio: internal error: {describe(exc)} ({where})")
+    return EXIT_SOFTWARE
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; the one error boundary of the command line (see the module's exit
+    statuses): every failure ends here as one line on standard error."""
+    program = argv is None  # the process's own command line: it exits when this returns
+    argv = list(sys.argv[1:] if argv is None else argv)
+    global _stopping
+    restore: dict[int, Any] = {}
+    if argv and argv[0] in SUBCOMMANDS and threading.current_thread() is threading.main_thread():
+        _stopping = False
+        for s in _STOP_SIGNALS:
+            restore[s] = signal.signal(s, _first_stop_signal)
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt:
+        _say("imgstudio: interrupted")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        _say("imgstudio: terminated")
+        return EXIT_TERMINATED
+    except BrokenPipeError as exc:
+        if _stdout_closed():
+            return EXIT_FAILED
+        _say(f"imgstudio: error: {error_message(exc)}")
+        return EXIT_USAGE
+    except BAD_INPUT as exc:
+        _say(f"imgstudio: error: {error_message(exc)}")
+        return EXIT_USAGE
+    except Exception as exc:
+        return _internal_error(exc, argv)
+    finally:
+        # Stopped by a signal, the program ignores any other until it has exited: a second
+        # Ctrl-C must not turn its exit status 130 into a death by signal.
+        if not (program and _stopping):
+            for s, handler in restore.items():
+                signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+            _stopping = False
 
 
 if __name__ == "__main__":

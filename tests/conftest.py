@@ -32,3 +32,5 @@ def png(tmp_path, astronaut_small):
 def _private_recovery_dir(tmp_path, monkeypatch):
     """Autosave writes crash-recovery files; keep each test's in its own temporary folder."""
     monkeypatch.setenv("IMGSTUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
+    # and crash logs (imgstudio.core.crashlog) in it too, never in the real home folder
+    monkeypatch.setenv("IMGSTUDIO_LOG_DIR", str(tmp_path / "logs"))
