@@ -2,7 +2,7 @@
 
     imgstudio [FILES...]                         open the editor
     imgstudio --screenshot OUT.png [FILES...]    open, paint once, save the window, exit
-    imgstudio ops [--json]                       list operations
+    imgstudio ops [--json|--markdown]            list operations
     imgstudio run OP_ID INPUT... -o OUTPUT [-p NAME=VALUE]... [--input NAME=PATH]... [--json]
     imgstudio batch RECIPE INPUT_DIR OUTPUT_DIR [--workers N] [--layer NAME=PATH]...
     imgstudio script RECIPE [-o SCRIPT.py]
@@ -84,6 +84,11 @@ def _cmd_ops(args: argparse.Namespace) -> int:
     from imgstudio.core import registry
 
     specs = registry.all_specs()
+    if args.markdown:
+        from imgstudio.core.reference import operations_markdown
+
+        sys.stdout.write(operations_markdown(specs.values()))
+        return 0
     if args.json:
         json.dump([s.to_json() for s in specs.values()], sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -525,6 +530,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_ops = sub.add_parser("ops", help="list operations", description="List every operation.")
     p_ops.add_argument("--json", action="store_true", help="machine-readable specs")
+    p_ops.add_argument("--markdown", action="store_true",
+                       help="the operations reference (docs/operations.md)")
     p_ops.set_defaults(func=_cmd_ops)
 
     p_run = sub.add_parser("run", help="run one operation",
