@@ -396,7 +396,10 @@ _CHILD = textwrap.dedent("""
             out[path] = ["ProjectError", str(exc)]
         except BaseException as exc:
             out[path] = [type(exc).__name__, str(exc)]
-    out["maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so a child forked from a big
+    # pytest process would report the parent's peak
+    status = open("/proc/self/status").read()
+    out["maxrss_mib"] = int(status.split("VmHWM:")[1].split()[0]) / 1024
     print(json.dumps(out))
 """)
 
