@@ -24,9 +24,15 @@ def _param(p) -> str:
     return text
 
 
+def builtin(specs: Iterable[OperationSpec]) -> list[OperationSpec]:
+    """The operations imgstudio itself ships (``imgstudio.ops``), not plugins' or tests'."""
+    return [s for s in specs if getattr(s.func, "__module__", "").startswith("imgstudio.ops.")]
+
+
 def operations_markdown(specs: Iterable[OperationSpec]) -> str:
-    """A Markdown page: one table per family — id, what it does, inputs, parameters, output."""
-    specs = sorted(specs, key=lambda s: s.id)
+    """A Markdown page of the built-in operations among ``specs``: one table per family — id,
+    what it does, inputs, parameters, output, menu."""
+    specs = sorted(builtin(specs), key=lambda s: s.id)
     families: dict[str, list[OperationSpec]] = {}
     for spec in specs:
         families.setdefault(spec.family, []).append(spec)
