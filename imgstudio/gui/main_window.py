@@ -332,7 +332,8 @@ class MainWindow(QMainWindow):
         self.threshold_marker = ThresholdMarker(self.operation_panel, self.histogram_panel)
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"{self.workspace.title} — imgstudio")
+        # "[*]" is where Qt shows the modified mark (and without it warns on every edit)
+        self.setWindowTitle(f"{self.workspace.title}[*] — imgstudio")
         self.setWindowModified(self.workspace.modified)
 
     def _update_actions(self) -> None:

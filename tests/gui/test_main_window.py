@@ -244,3 +244,15 @@ def test_the_recent_menu_lists_an_opened_file_and_reopens_it(window, png):
     assert [a.text() for a in entries] == [os.path.abspath(png)] and entries[0].isEnabled()
     entries[0].trigger()  # ask_unsaved -> "discard"
     assert [lay.kind.value for lay in window.workspace.document] == ["image"]
+
+
+def test_the_title_marks_unsaved_changes_without_qt_warnings(window, png, capfd):
+    from imgstudio.core.apply import apply_operation
+
+    assert window.files.open_files([str(png)]) == []
+    assert not window.isWindowModified()
+    ws = window.workspace
+    apply_operation(ws.document, ws.history, "basic.invert")
+    assert ws.modified and window.isWindowModified()
+    assert "photo.png" in window.windowTitle() and "[*]" in window.windowTitle()
+    assert "placeholder" not in capfd.readouterr().err
