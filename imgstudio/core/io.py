@@ -5,15 +5,17 @@ shape ``(H, W)`` gray, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA, in **RGB order**
 
 Reading
     The format is detected from the file's first bytes (magic numbers); the extension is only
-    used for formats without a reliable signature (MetaImage, gzipped NIfTI, DICOM without its
-    preamble). Content wins over the name: a PNG file called ``x.tif`` loads as a PNG.
-    Dtypes are kept: ``uint8``, ``uint16`` and ``float32`` come back unchanged. The few others
-    a file can hold are mapped as follows, never rescaled:
+    used for formats without a reliable signature (MetaImage, DICOM without its preamble).
+    Content wins over the name: a PNG file called ``x.tif`` loads as a PNG, a NIfTI file (plain
+    or gzipped) loads whatever its name. Only regular files are read (symlinks are followed):
+    a FIFO or a device is refused, never opened for reading, so it cannot hang the caller.
 
-    - ``bool`` (1-bit) becomes ``uint8`` with values 0 and 255;
-    - ``float16`` and ``float64`` become ``float32``;
-    - signed and 32/64-bit integers (``int16`` CT data, ``int32``, ...) are returned as they are;
-      callers that need an editor dtype must convert them (the value range is data-specific).
+    Every reader checks the size that the header declares against the one pixel limit
+    (``$IMGSTUDIO_MAX_PIXELS``, :func:`imgstudio.core.limits.check_pixels`) before it decodes
+    anything, and checks that the file holds all the data the header announces: a truncated
+    file raises :class:`ImageIOError` ("truncated ...") instead of loading with grey or zero
+    filler. The dtype rule for data other than ``uint8``/``uint16``/``float32`` (``int16`` CT
+    data becomes ``uint16`` + 32768, ...) is given in :func:`load_image`.
 
     JPEG and WebP files have their EXIF orientation applied. Medical images are returned in
     stored pixel order (row = second-to-last index); direction cosines and spacing are ignored.
@@ -22,10 +24,12 @@ Reading
 Writing
     The format comes from the extension. PNG stores ``uint8``/``uint16``; TIFF ``uint8``,
     ``uint16``/``float32``; JPEG, BMP and WebP ``uint8`` only; NRRD, NIfTI and MetaImage
-    ``uint8``, ``int16``, ``uint16`` and ``float32``. Nothing is converted silently: an image the
-    format cannot store raises ``ValueError``. Files are written atomically (to a temporary
-    directory next to the target, then moved with :func:`os.replace`), so a failed save never
-    leaves a partial file or damages an existing one.
+    ``uint8``, ``int16``, ``uint16`` and ``float32``; DICOM gray ``uint8``, ``int16`` and
+    ``uint16`` and RGB ``uint8`` (a minimal secondary-capture-like file: pixels only, no patient
+    or study data). Nothing is converted silently: an image the format cannot store raises
+    ``ValueError``. Files are written atomically (to a temporary directory next to the target,
+    then moved with :func:`os.replace`), so a failed save never leaves a partial file or
+    damages an existing one.
 
 OpenCV, Pillow, tifffile and SimpleITK are imported inside the functions that use them, so
 importing this module costs only numpy.
@@ -35,14 +39,24 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from imgstudio.core.atomic import atomic_write, atomic_write_text
-from imgstudio.core.io_medical import ImageIOError, read_sitk, write_sitk
+from imgstudio.core.io_medical import (
+    ImageIOError,
+    gzip_nifti,
+    nifti_kind,
+    read_sitk,
+    regular_file,
+    write_sitk,
+)
 from imgstudio.core.io_medical import extension as _extension
+from imgstudio.core.io_raster import RASTER_FORMATS, bgr_to_rgb, read_raster
+from imgstudio.core.limits import max_pixels
 from imgstudio.core.types import IMAGE_DTYPES
 
 __all__ = [
@@ -77,7 +91,7 @@ SUPPORTED_READ_EXTENSIONS: tuple[str, ...] = tuple(_EXTENSION_FORMATS)
 """Lowercase extensions (with the dot) that :func:`load_image` reads, for file dialogs."""
 
 SUPPORTED_WRITE_EXTENSIONS: tuple[str, ...] = tuple(
-    ext for ext, fmt in _EXTENSION_FORMATS.items() if fmt not in ("DICOM",) and ext != ".nhdr"
+    ext for ext in _EXTENSION_FORMATS if ext != ".nhdr"
 )
 """Lowercase extensions (with the dot) that :func:`save_image` writes, for file dialogs."""
 
@@ -92,6 +106,7 @@ _WRITE_DTYPES = {
     "NRRD": (_U8, _I16, _U16, _F32),
     "NIfTI": (_U8, _I16, _U16, _F32),
     "MetaImage": (_U8, _I16, _U16, _F32),
+    "DICOM": (_U8, _I16, _U16),
 }
 
 # Formats recognised by extension alone when their content has no signature we check.
@@ -116,7 +131,7 @@ def _sniff(header: bytes) -> str | None:
         return "DICOM"
     if header.startswith(b"NRRD000"):
         return "NRRD"
-    if header[344:348] == b"n+1\x00" or header[4:8] == b"n+2\x00":
+    if nifti_kind(header):  # a single .nii file, or the .hdr of a .hdr/.img pair
         return "NIfTI"
     if header.lstrip().startswith((b"ObjectType", b"NDims")):
         return "MetaImage"
@@ -130,34 +145,81 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     ----------
     path : str or os.PathLike
         File to read: PNG, JPEG, TIFF, BMP, WebP, DICOM, NRRD, NIfTI or MetaImage. The format
-        is detected from the content first, then from the extension.
+        is detected from the content first, then from the extension. It must be a regular file
+        (a symlink is followed); a FIFO, device or directory is refused without being opened
+        for reading.
 
     Returns
     -------
     image : (H, W), (H, W, 3) or (H, W, 4) ndarray
-        Pixels in RGB(A) order. ``uint8``, ``uint16`` and ``float32`` data keep their dtype;
-        ``bool`` becomes ``uint8`` 0/255, ``float16``/``float64`` become ``float32`` and other
-        integer dtypes (e.g. ``int16`` CT data) are returned unchanged. A palette image becomes
-        RGB, or RGBA when it has transparency.
+        Pixels in RGB(A) order, ``uint8``, ``uint16`` or ``float32``: the dtypes every
+        operation and the editor take. ``uint8``, ``uint16`` and ``float32`` data keep their
+        dtype and values; the others are mapped by one rule, never rescaled:
+
+        - signed integers are shifted to the unsigned type of the same width: ``int16``
+          becomes ``uint16`` by adding 32768 and ``int8`` becomes ``uint8`` by adding 128. For
+          CT data the pixel value is then HU + 32768 (−1000 HU, air, is 31768). The shift
+          keeps the order and every difference exactly, so window/level, thresholds and
+          filters behave as on the signed data, and ``value - 32768`` gives the original back;
+          a min–max rescale or a float conversion would make values depend on the file or
+          lose the link to the stored numbers;
+        - 32- and 64-bit integers become ``uint16`` when their values fit in 16 bits (signed
+          ones shifted by 32768 as above, so they must lie in −32768..32767); otherwise the
+          file is refused, naming the dtype and the range;
+        - ``bool`` (1-bit) becomes ``uint8`` 0/255; ``float16`` and ``float64`` become
+          ``float32``;
+        - a palette image becomes RGB, or RGBA when it has transparency.
 
     Raises
     ------
     ImageIOError
-        If the file is missing, empty, truncated, corrupt, in an unsupported format, or is a
-        volume with more than two non-trivial dimensions. The message names the file.
+        If the file is missing, not a regular file, empty, truncated, corrupt, in an unsupported
+        format or pixel type, a volume with more than two non-trivial dimensions, or larger than
+        the pixel limit (``$IMGSTUDIO_MAX_PIXELS``, see :mod:`imgstudio.core.limits`; checked
+        from the header, before decoding). The message names the file.
+    ValueError
+        If ``$IMGSTUDIO_MAX_PIXELS`` is not a positive number.
     """
     path = Path(path)
+    max_pixels()  # a malformed $IMGSTUDIO_MAX_PIXELS is reported as itself, not as a bad file
+    header = _read_header(path)
+    fmt = _detect_format(path, header)
     try:
-        with open(path, "rb") as handle:
-            header = handle.read(_HEADER_BYTES)
-    except FileNotFoundError:
-        raise ImageIOError(f"cannot read image {path}: no such file") from None
+        image = _read(path, fmt, header)
+    except ImageIOError:
+        raise
+    except MemoryError as exc:
+        raise ImageIOError(
+            f"cannot read image {path}: not enough memory to decode this {fmt} file") from exc
+    except Exception as exc:  # the readers raise many kinds (OSError, RuntimeError, cv2.error)
+        raise ImageIOError(
+            f"cannot read image {path}: corrupt or truncated {fmt} file{_error_detail(exc)}"
+        ) from exc
+    return _normalise(image, path)
+
+
+def _read_header(path: Path) -> bytes:
+    """The first bytes of ``path``, which must be a non-empty regular file."""
+    regular_file(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)  # non-blocking: a FIFO swapped in since the check cannot hang
     except OSError as exc:
         raise ImageIOError(f"cannot read image {path}: {exc.strerror or exc}") from exc
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ImageIOError(f"cannot read image {path}: not a regular file")
+        header = handle.read(_HEADER_BYTES)
     if not header:
         raise ImageIOError(f"cannot read image {path}: the file is empty")
+    return header
 
+
+def _detect_format(path: Path, header: bytes) -> str:
+    """The format of ``path``: its content's signature, else its extension."""
     fmt = _sniff(header)
+    if fmt is None and header.startswith(b"\x1f\x8b") and gzip_nifti(path):
+        fmt = "NIfTI"
     if fmt is None:
         fmt = _EXTENSION_FORMATS.get(_extension(path))
         if fmt not in _EXTENSION_ONLY_FORMATS:
@@ -166,16 +228,7 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
                 f"cannot read image {path}: {known} (supported: PNG, JPEG, TIFF, BMP, WebP, "
                 "DICOM, NRRD, NIfTI, MHA/MHD)"
             )
-
-    try:
-        image = _read(path, fmt)
-    except ImageIOError:
-        raise
-    except Exception as exc:  # the readers raise many kinds (OSError, RuntimeError, cv2.error)
-        raise ImageIOError(
-            f"cannot read image {path}: corrupt or truncated {fmt} file{_error_detail(exc)}"
-        ) from exc
-    return _normalise(image, path)
+    return fmt
 
 
 def _error_detail(exc: BaseException) -> str:
@@ -186,48 +239,15 @@ def _error_detail(exc: BaseException) -> str:
     return f" ({line.strip()})" if line.strip() else ""
 
 
-def _read(path: Path, fmt: str) -> np.ndarray:
-    """Decode ``path`` as ``fmt`` with the library that handles it best."""
-    if fmt == "PNG":
-        return _read_png(path)
-    if fmt == "TIFF":
-        return _read_tiff(path)
-    if fmt == "JPEG":
-        fast = _read_jpeg_cv2(path)
-        if fast is not None:
-            return fast
-    if fmt in ("JPEG", "BMP", "WebP"):
-        return _read_pillow(path, fmt)
+def _read(path: Path, fmt: str, header: bytes) -> np.ndarray:
+    """Decode ``path`` as ``fmt``: raster formats in :mod:`imgstudio.core.io_raster`, medical
+    ones in :mod:`imgstudio.core.io_medical`; each checks the declared size first."""
+    if fmt in RASTER_FORMATS:
+        return read_raster(path, fmt, header)
     return read_sitk(path, fmt)
 
 
-def _read_jpeg_cv2(path: Path) -> np.ndarray | None:
-    """Decode a complete 8-bit grey or RGB JPEG with OpenCV, or return None to use Pillow.
-
-    OpenCV applies the EXIF orientation like Pillow does, and it releases the GIL while
-    decoding, so the editor can open a large photo while it builds its window. Pillow stays
-    the reader for other colour modes (CMYK, ...) and for truncated files, which it reports
-    as errors where libjpeg would fill in grey.
-    """
-    import cv2
-    from PIL import Image
-
-    data = np.fromfile(path, dtype=np.uint8)
-    tail = data[-64:].tobytes().rstrip(b"\x00\r\n ")
-    if not tail.endswith(b"\xff\xd9"):  # no end-of-image marker: let Pillow explain
-        return None
-    try:
-        with Image.open(path, formats=["JPEG"]) as header:  # reads the header only
-            mode = header.mode
-    except Exception:  # Pillow will report it properly
-        return None
-    if mode not in ("L", "RGB"):
-        return None
-    flag = cv2.IMREAD_GRAYSCALE if mode == "L" else cv2.IMREAD_COLOR
-    image = cv2.imdecode(data, flag)
-    if image is None:
-        return None
-    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+# --- conventions ------------------------------------------------------------------------------
 
 
 def _normalise(image: np.ndarray, path: Path) -> np.ndarray:
@@ -243,113 +263,36 @@ def _normalise(image: np.ndarray, path: Path) -> np.ndarray:
         )
     if image.size == 0:
         raise ImageIOError(f"cannot read image {path}: the image has no pixels")
-    if image.dtype == np.bool_:
-        image = image.astype(np.uint8) * np.uint8(255)
-    elif image.dtype.kind == "f" and image.dtype != np.float32:
-        image = image.astype(np.float32)
-    elif image.dtype.kind not in "uif":
-        raise ImageIOError(f"cannot read image {path}: unsupported pixel type {image.dtype}")
     if not image.dtype.isnative:
         image = image.astype(image.dtype.newbyteorder("="))
+    image = _editor_dtype(image, path)
     if not (image.flags.writeable and image.flags.c_contiguous):  # Pillow's arrays are read-only
         image = np.array(image, order="C")
     return image
 
 
-def _bgr_to_rgb(image: np.ndarray) -> np.ndarray:
-    """Swap OpenCV's BGR(A) channel order to RGB(A); gray passes through."""
-    if image.ndim == 3 and image.shape[2] == 3:
-        return image[:, :, ::-1]
-    if image.ndim == 3 and image.shape[2] == 4:
-        return image[:, :, [2, 1, 0, 3]]
-    return image
-
-
-def _read_png(path: Path) -> np.ndarray:
-    """Read a PNG with OpenCV, which (unlike Pillow) keeps 16-bit colour channels."""
-    import cv2
-
-    data = np.fromfile(path, dtype=np.uint8)  # cv2.imread cannot open non-ASCII paths everywhere
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ImageIOError(f"cannot read image {path}: corrupt or truncated PNG file")
-    return _bgr_to_rgb(image)
-
-
-def _pillow_to_array(image) -> np.ndarray:
-    """Convert a loaded Pillow image to an array following the Image conventions."""
-    mode = image.mode
-    if mode in ("L", "RGB", "RGBA", "F") or mode.startswith("I;16"):
-        return np.asarray(image)
-    if mode == "1":
-        return np.asarray(image.convert("L"))
-    if mode == "I":
-        return np.asarray(image)
-    if mode in ("P", "PA"):
-        has_alpha = mode == "PA" or "transparency" in image.info
-        return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
-    if mode == "LA":
-        return np.asarray(image.convert("RGBA"))
-    return np.asarray(image.convert("RGBA" if "A" in mode else "RGB"))  # CMYK, YCbCr, LAB...
-
-
-def _read_pillow(path: Path, fmt: str) -> np.ndarray:
-    """Read a JPEG, BMP or WebP with Pillow, applying the EXIF orientation."""
-    from PIL import Image, ImageOps
-
-    with Image.open(path, formats=[fmt.upper()]) as image:
-        image.load()
-        if fmt in ("JPEG", "WebP"):
-            image = ImageOps.exif_transpose(image)
-        return _pillow_to_array(image)
-
-
-def _read_tiff(path: Path) -> np.ndarray:
-    """Read the first page of a TIFF with tifffile, falling back to Pillow for codecs it lacks."""
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages[0]
-            _check_tiff_complete(page, path)
-            image = page.asarray()
-            axes = page.axes
-            photometric = page.photometric
-            colormap = page.colormap
-    except ImageIOError:
-        raise
-    except Exception as tiff_error:
-        # tifffile needs the optional `imagecodecs` for LZW/JPEG/... compression; Pillow has them.
-        try:
-            return _read_pillow_tiff(path)
-        except Exception:
-            raise tiff_error from None
-    if "S" in axes and axes.index("S") < axes.index("Y"):  # planar configuration "separate"
-        image = np.moveaxis(image, axes.index("S"), -1)
-    if photometric == tifffile.PHOTOMETRIC.PALETTE and colormap is not None:
-        lut = colormap.T  # (entries, 3), TIFF stores 16-bit colour values
-        lut = (lut // 257).astype(np.uint8) if lut.max() > 255 else lut.astype(np.uint8)
-        image = lut[image]
-    elif photometric == tifffile.PHOTOMETRIC.MINISWHITE and image.dtype.kind in "ub":
-        image = ~image if image.dtype == np.bool_ else np.iinfo(image.dtype).max - image
-    return image
-
-
-def _check_tiff_complete(page, path: Path) -> None:
-    """Raise ImageIOError when the page's pixel data runs past the end of the file."""
-    file_size = path.stat().st_size
-    for offset, count in zip(page.dataoffsets, page.databytecounts, strict=False):
-        if offset + count > file_size:
-            raise ImageIOError(f"cannot read image {path}: truncated TIFF file")
-
-
-def _read_pillow_tiff(path: Path) -> np.ndarray:
-    """Read a TIFF with Pillow (8-bit and 16-bit gray, RGB(A), palette)."""
-    from PIL import Image
-
-    with Image.open(path, formats=["TIFF"]) as image:
-        image.load()
-        return _pillow_to_array(image)
+def _editor_dtype(image: np.ndarray, path: Path) -> np.ndarray:
+    """Apply the dtype rule of :func:`load_image`: uint8, uint16 or float32 out, never rescaled."""
+    dtype = image.dtype
+    if dtype in IMAGE_DTYPES:
+        return image
+    if dtype == np.bool_:
+        return image.astype(np.uint8) * np.uint8(255)
+    if dtype.kind == "f":
+        return image.astype(np.float32)
+    if dtype.kind == "i" and dtype.itemsize in (1, 2):  # two's complement: flip the sign bit
+        unsigned = np.dtype(f"u{dtype.itemsize}")
+        return image.view(unsigned) ^ unsigned.type(1 << (8 * dtype.itemsize - 1))
+    if dtype.kind in "iu":
+        low, high = int(image.min()), int(image.max())
+        shift = 32768 if dtype.kind == "i" else 0
+        if 0 <= low + shift and high + shift <= 65535:
+            return (image + shift).astype(np.uint16) if shift else image.astype(np.uint16)
+        signed = " (shifted by 32768)" if shift else ""
+        raise ImageIOError(
+            f"cannot read image {path}: pixel type {dtype} with values {low}..{high} does not "
+            f"fit in 16 bits{signed}; convert the file to 8- or 16-bit integers or float32")
+    raise ImageIOError(f"cannot read image {path}: unsupported pixel type {dtype}")
 
 
 def save_image(path: str | os.PathLike[str], image: np.ndarray) -> None:
@@ -364,8 +307,9 @@ def save_image(path: str | os.PathLike[str], image: np.ndarray) -> None:
         Gray, RGB or RGBA pixels in RGB order. PNG takes ``uint8``/``uint16``; TIFF ``uint8``,
         ``uint16``/``float32``; JPEG, BMP and WebP ``uint8`` only (JPEG without alpha; WebP
         stores gray as RGB, so it loads back as ``(H, W, 3)``); NRRD, NIfTI and MetaImage
-        ``uint8``, ``int16``, ``uint16``/``float32``. JPEG is lossy (quality 95, no chroma
-        subsampling); WebP is written lossless.
+        ``uint8``, ``int16``, ``uint16``/``float32``; DICOM gray ``uint8``/``int16``/``uint16``
+        and RGB ``uint8``. JPEG is lossy (quality 95, no chroma subsampling); WebP is written
+        lossless.
 
     Raises
     ------
@@ -424,6 +368,9 @@ def _check_writable(image: np.ndarray, fmt: str) -> None:
         )
     if fmt == "JPEG" and image.ndim == 3 and image.shape[2] == 4:
         raise ValueError("image has an alpha channel, which JPEG cannot store; use PNG or WebP")
+    if fmt == "DICOM" and image.ndim == 3 and (image.shape[2] == 4 or image.dtype != _U8):
+        raise ValueError(f"image of shape {image.shape} and dtype {image.dtype} cannot be saved "
+                         "as DICOM (supported: gray uint8, int16 or uint16; RGB uint8)")
 
 
 def _write_cv2(target: Path, image: np.ndarray) -> None:
@@ -431,7 +378,7 @@ def _write_cv2(target: Path, image: np.ndarray) -> None:
     import cv2
 
     if image.ndim == 3:
-        image = np.ascontiguousarray(_bgr_to_rgb(image))  # the swap is its own inverse
+        image = np.ascontiguousarray(bgr_to_rgb(image))  # the swap is its own inverse
     ok, encoded = cv2.imencode(target.suffix.lower(), image)
     if not ok:
         raise ImageIOError(f"cannot write image {target.name}: OpenCV could not encode it")

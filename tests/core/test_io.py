@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -41,6 +42,13 @@ LOSSLESS_CASES = (
 # --- round trips ------------------------------------------------------------------------------
 
 
+def _as_loaded(image: np.ndarray) -> np.ndarray:
+    """What load_image returns for ``image``: int16 is shifted to uint16 (+ 32768)."""
+    if image.dtype == np.int16:
+        return (image.astype(np.int32) + 32768).astype(np.uint16)
+    return image
+
+
 @pytest.mark.parametrize(("ext", "dtype", "channels"), LOSSLESS_CASES)
 def test_lossless_round_trip_keeps_pixels_shape_and_dtype(tmp_path, ext, dtype, channels):
     image = make_image(dtype, channels)
@@ -49,9 +57,10 @@ def test_lossless_round_trip_keeps_pixels_shape_and_dtype(tmp_path, ext, dtype, 
     save_image(path, image)
     loaded = load_image(path)
 
-    assert loaded.dtype == image.dtype
-    assert loaded.shape == image.shape
-    np.testing.assert_array_equal(loaded, image)
+    expected = _as_loaded(image)
+    assert loaded.dtype == expected.dtype
+    assert loaded.shape == expected.shape
+    np.testing.assert_array_equal(loaded, expected)
 
 
 @pytest.mark.parametrize("ext", [".jpg", ".jpeg"])
@@ -232,17 +241,57 @@ def test_float64_tiff_loads_as_float32(tmp_path):
     np.testing.assert_allclose(loaded, image, rtol=1e-6)
 
 
-def test_int16_tiff_keeps_its_signed_dtype(tmp_path):
+def test_int16_tiff_loads_as_uint16_shifted_by_32768(tmp_path):
     import tifffile
 
-    image = make_image("int16", "gray")
+    image = np.array([[-32768, -1024, -1, 0], [1, 1000, 3071, 32767]], dtype=np.int16)
     path = tmp_path / "ct.tif"
     tifffile.imwrite(path, image)
 
     loaded = load_image(path)
 
-    assert loaded.dtype == np.int16
-    np.testing.assert_array_equal(loaded, image)
+    assert loaded.dtype == np.uint16
+    np.testing.assert_array_equal(loaded.astype(np.int32) - 32768, image)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "values", "expected_dtype", "shift"),
+    [
+        pytest.param("int8", [-128, -1, 0, 127], np.uint8, 128, id="int8-shifted-by-128"),
+        pytest.param("int32", [-32768, -1024, 0, 32767], np.uint16, 32768, id="int32-fits"),
+        pytest.param("int64", [-5, 0, 5, 9], np.uint16, 32768, id="int64-fits"),
+        pytest.param("uint32", [0, 1, 4095, 65535], np.uint16, 0, id="uint32-fits"),
+        pytest.param("float64", [-1.5, 0.0, 0.25, 7.0], np.float32, 0, id="float64"),
+    ],
+)
+def test_other_integer_dtypes_map_by_the_documented_rule(
+    tmp_path, dtype, values, expected_dtype, shift
+):
+    import tifffile
+
+    image = np.array([values, values[::-1]], dtype=dtype)
+    path = tmp_path / f"{dtype}.tif"
+    tifffile.imwrite(path, image)
+
+    loaded = load_image(path)
+
+    assert loaded.dtype == expected_dtype
+    np.testing.assert_array_equal(loaded.astype(np.float64) - shift, image)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "values"),
+    [("int32", [-40000, 0]), ("int32", [0, 40000]), ("uint32", [0, 70000]),
+     ("int64", [0, 2**40]), ("complex64", [0, 1j])],
+)
+def test_dtype_that_does_not_fit_16_bits_is_refused_naming_the_dtype(tmp_path, dtype, values):
+    import tifffile
+
+    path = tmp_path / f"wide-{dtype}.tif"
+    tifffile.imwrite(path, np.array([values, values], dtype=dtype))
+
+    with pytest.raises(ImageIOError, match=rf"wide-{dtype}\.tif.*{dtype}"):
+        load_image(path)
 
 
 def test_lzw_tiff_loads_through_the_pillow_fallback(tmp_path):
@@ -400,7 +449,7 @@ def test_non_array_raises_type_error(tmp_path):
         save_image(tmp_path / "image.png", [[0, 1], [2, 3]])
 
 
-@pytest.mark.parametrize("name", ["image.gif", "image", "image.dcm", "image.nhdr"])
+@pytest.mark.parametrize("name", ["image.gif", "image", "image.nhdr"])
 def test_unsupported_write_extension_raises_value_error_naming_the_path(tmp_path, name):
     with pytest.raises(ValueError, match=re.escape(name) + ".*unsupported extension"):
         save_image(tmp_path / name, make_image("uint8", "gray"))
@@ -479,3 +528,90 @@ def test_extension_lists_are_lowercase_dotted_tuples():
         assert all(ext.startswith(".") and ext == ext.lower() for ext in extensions)
     assert set(io.SUPPORTED_WRITE_EXTENSIONS) <= set(io.SUPPORTED_READ_EXTENSIONS)
     assert {".png", ".jpg", ".tif", ".dcm", ".nii.gz"} <= set(io.SUPPORTED_READ_EXTENSIONS)
+
+
+# --- only regular files -----------------------------------------------------------------------
+
+
+def load_within(path, seconds: float = 10.0):
+    """load_image(path) in a daemon thread: fail (instead of hanging the run) if it blocks."""
+    import threading
+
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["image"] = load_image(path)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"load_image({path}) still running after {seconds} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["image"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fifo_named_png_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    try:
+        with pytest.raises(ImageIOError, match=r"pipe\.png: not a regular file \(a FIFO\)"):
+            load_within(fifo)
+    finally:  # release a reader that blocked in open(), if any
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_symlink_to_dev_zero_named_nii_is_refused_without_reading_it(tmp_path):
+    link = tmp_path / "endless.nii"
+    link.symlink_to("/dev/zero")
+
+    with pytest.raises(ImageIOError, match=r"endless\.nii: not a regular file \(a character"):
+        load_within(link)
+
+
+def test_symlink_to_a_regular_file_loads_its_target(tmp_path):
+    image = make_image("uint8", "rgb")
+    save_image(tmp_path / "real.png", image)
+    link = tmp_path / "link.png"
+    link.symlink_to(tmp_path / "real.png")
+
+    np.testing.assert_array_equal(load_image(link), image)
+
+
+def test_directory_is_not_a_regular_file(tmp_path):
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+
+    with pytest.raises(ImageIOError, match=r"folder\.png: not a regular file \(a directory\)"):
+        load_image(folder)
+
+
+# --- DICOM writing ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("dtype", "channels"), [("uint8", "gray"), ("uint16", "gray"),
+                                                 ("uint8", "rgb")])
+def test_dicom_round_trip_keeps_pixels(tmp_path, dtype, channels):
+    image = make_image(dtype, channels)
+    path = tmp_path / "slice.dcm"
+
+    save_image(path, image)
+    loaded = load_image(path)
+
+    assert loaded.dtype == image.dtype
+    np.testing.assert_array_equal(loaded, image)
+
+
+@pytest.mark.parametrize(("dtype", "channels"), [("float32", "gray"), ("uint8", "rgba"),
+                                                 ("uint16", "rgb")])
+def test_dicom_refuses_what_it_cannot_store_naming_the_dtype(tmp_path, dtype, channels):
+    with pytest.raises(ValueError, match=rf"{dtype}.*DICOM"):
+        save_image(tmp_path / "slice.dcm", make_image(dtype, channels))

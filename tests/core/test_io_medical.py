@@ -3,11 +3,15 @@ volumes."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from imgstudio.core.io import ImageIOError, load_image, save_image
 from tests.core.helpers import _write_valid, make_image
+from tests.core.test_io import load_within
 
 # --- round trips ------------------------------------------------------------------------------
 
@@ -85,3 +89,79 @@ def test_mhd_whose_data_file_is_truncated_raises(tmp_path):
 
     with pytest.raises(ImageIOError, match=r"image\.mhd"):
         load_image(path)
+
+
+# --- content wins over the name; only regular files -------------------------------------------
+
+
+@pytest.mark.parametrize("written", [".nii", ".nii.gz"])
+@pytest.mark.parametrize("renamed", ["scan.png", "scan.dat", "scan", "scan.nii.gz", "scan.nii"])
+def test_nifti_content_loads_under_any_name(tmp_path, written, renamed):
+    image = make_image("uint16", "gray")
+    save_image(tmp_path / f"original{written}", image)
+    path = (tmp_path / f"original{written}").rename(tmp_path / renamed)
+
+    np.testing.assert_array_equal(load_image(path), image)
+
+
+def test_nifti_pair_loads_from_its_header_even_renamed(tmp_path):
+    import SimpleITK as sitk
+
+    image = make_image("uint16", "gray")
+    sitk.WriteImage(sitk.GetImageFromArray(image), str(tmp_path / "pair.hdr"))
+    assert (tmp_path / "pair.img").exists()
+
+    np.testing.assert_array_equal(load_image(tmp_path / "pair.hdr"), image)
+    (tmp_path / "pair.hdr").rename(tmp_path / "pair.header")
+    np.testing.assert_array_equal(load_image(tmp_path / "pair.header"), image)
+
+
+def test_nifti_pair_with_a_truncated_data_file_raises(tmp_path):
+    import SimpleITK as sitk
+
+    sitk.WriteImage(sitk.GetImageFromArray(make_image("uint16", "gray")),
+                    str(tmp_path / "pair.hdr"))
+    data = tmp_path / "pair.img"
+    data.write_bytes(data.read_bytes()[:100])
+
+    with pytest.raises(ImageIOError, match=r"pair\.hdr: truncated NIfTI file \(100 of"):
+        load_image(tmp_path / "pair.hdr")
+
+
+def _mhd_pointing_at(tmp_path, target: str):
+    save_image(tmp_path / "image.mhd", make_image("uint16", "gray"))
+    header = tmp_path / "image.mhd"
+    text = header.read_text()
+    lines = [line if not line.startswith("ElementDataFile") else f"ElementDataFile = {target}"
+             for line in text.splitlines()]
+    header.write_text("\n".join(lines) + "\n")
+    return header
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_mhd_whose_data_file_is_a_device_is_refused(tmp_path):
+    header = _mhd_pointing_at(tmp_path, "/dev/zero")
+
+    with pytest.raises(ImageIOError, match=r"image\.mhd.*/dev/zero: not a regular file"):
+        load_within(header)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_mhd_whose_data_file_is_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "data.raw")
+    header = _mhd_pointing_at(tmp_path, "data.raw")
+    try:
+        with pytest.raises(ImageIOError, match=r"image\.mhd.*data\.raw: not a regular file"):
+            load_within(header)
+    finally:
+        try:
+            os.close(os.open(tmp_path / "data.raw", os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+
+
+def test_mhd_whose_data_file_is_missing_names_it(tmp_path):
+    header = _mhd_pointing_at(tmp_path, "gone.raw")
+
+    with pytest.raises(ImageIOError, match=r"image\.mhd.*gone\.raw: no such file"):
+        load_image(header)
