@@ -34,3 +34,16 @@ def _private_recovery_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("IMGSTUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
     # and crash logs (imgstudio.core.crashlog) in it too, never in the real home folder
     monkeypatch.setenv("IMGSTUDIO_LOG_DIR", str(tmp_path / "logs"))
+
+
+@pytest.fixture
+def models(tmp_path, monkeypatch):
+    """An empty private model store: no user folder, no torch hub cache, nothing loaded."""
+    from imgstudio.models import store
+
+    monkeypatch.setenv("IMGSTUDIO_MODELS", str(tmp_path / "models"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    store.forget()
+    yield tmp_path
+    store.forget()

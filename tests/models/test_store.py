@@ -19,14 +19,9 @@ from imgstudio.models import labels, loading, store
 
 
 @pytest.fixture(autouse=True)
-def private_store(tmp_path, monkeypatch):
-    """Every test gets empty user folders and its own torch hub cache."""
-    monkeypatch.setenv("IMGSTUDIO_MODELS", str(tmp_path / "models"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    store.forget()
-    yield
-    store.forget()
+def private_store(models):
+    """Every test gets empty user folders and its own torch hub cache (tests/conftest.py)."""
+    return models
 
 
 def sha(path: Path) -> str:

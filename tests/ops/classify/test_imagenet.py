@@ -34,17 +34,6 @@ def chelsea() -> np.ndarray:
     return skimage.data.chelsea()
 
 
-@pytest.fixture
-def models(tmp_path, monkeypatch):
-    """An empty private model store (no user folder, no torch hub cache)."""
-    monkeypatch.setenv("IMGSTUDIO_MODELS", str(tmp_path / "models"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    store.forget()
-    yield tmp_path
-    store.forget()
-
-
 def random_model(arch: str, seed: int) -> torch.nn.Module:
     torch.manual_seed(seed)
     if arch == "inception_v3":  # as torchvision builds it for its ImageNet weights

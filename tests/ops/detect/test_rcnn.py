@@ -54,17 +54,6 @@ def reference(weights, strip) -> dict[str, np.ndarray]:
 
 
 @pytest.fixture
-def models(tmp_path, monkeypatch):
-    """An empty private model store (no user folder, no torch hub cache)."""
-    monkeypatch.setenv("IMGSTUDIO_MODELS", str(tmp_path / "models"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    store.forget()
-    yield tmp_path
-    store.forget()
-
-
-@pytest.fixture
 def imported(models, weights):
     store.import_file(weights[1], NAME)
     return weights[0]

@@ -52,17 +52,6 @@ def small() -> np.ndarray:
     return np.ascontiguousarray(skimage.data.chelsea()[::6, ::6][:48, :48])
 
 
-@pytest.fixture
-def models(tmp_path, monkeypatch):
-    """An empty private model store (no user folder, no torch hub cache)."""
-    monkeypatch.setenv("IMGSTUDIO_MODELS", str(tmp_path / "models"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    store.forget()
-    yield tmp_path
-    store.forget()
-
-
 # -- segment.mask_rcnn ------------------------------------------------------------------------
 
 
