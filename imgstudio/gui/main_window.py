@@ -258,6 +258,10 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.size_spin)
         self.label_spin.valueChanged.connect(self._sync_brush)
         self.size_spin.valueChanged.connect(self._sync_brush)
+        # typed into only when clicked: at start and after a dialog the keyboard belongs to the
+        # canvas, so "+" zooms instead of turning the label into "+11"
+        for spin in (self.label_spin, self.size_spin):
+            spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
     # -- binding a workspace ------------------------------------------------------------------
     def bind(self, workspace: Workspace) -> None:
@@ -277,6 +281,7 @@ class MainWindow(QMainWindow):
             self.autosave.watch(workspace)
         self.canvas = CanvasView(workspace, self._central)
         self._central.layout().addWidget(self.canvas, 1)
+        self.canvas.setFocus(Qt.FocusReason.OtherFocusReason)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.canvas.cursor_info.connect(self.pixel_label.setText)
         self.canvas.message.connect(self.message_bar.show_info)

@@ -256,3 +256,14 @@ def test_the_title_marks_unsaved_changes_without_qt_warnings(window, png, capfd)
     assert ws.modified and window.isWindowModified()
     assert "photo.png" in window.windowTitle() and "[*]" in window.windowTitle()
     assert "placeholder" not in capfd.readouterr().err
+
+
+def test_the_canvas_has_the_keyboard_from_the_start(window, png, qtbot):
+    assert window.files.open_files([str(png)]) == []
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.canvas, timeout=3000)
+    zoom = window.canvas.zoom
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Plus)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_1)
+    assert window.label_spin.value() == 1  # not "+11"
+    assert window.canvas.zoom != zoom
