@@ -28,6 +28,7 @@ from imgstudio.core import registry
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.autosave import Autosave
 from imgstudio.gui.canvas.view import CanvasView
+from imgstudio.gui.color_pick import ColorPicker
 from imgstudio.gui.command_palette import CommandPalette
 from imgstudio.gui.file_controller import FileController
 from imgstudio.gui.menus import add_operation_menus
@@ -112,6 +113,8 @@ class MainWindow(QMainWindow):
         self.job_progress.setRange(0, 100)
         self.job_progress.hide()
         bar.addWidget(self.pixel_label, 1)
+        self.color_picker = ColorPicker(self, self)
+        bar.addPermanentWidget(self.color_picker.swatch)
         bar.addPermanentWidget(self.job_progress)
         bar.addPermanentWidget(self.zoom_label)
         self.jobs.job_added.connect(self._on_job_added)
@@ -284,6 +287,7 @@ class MainWindow(QMainWindow):
         self.canvas.setFocus(Qt.FocusReason.OtherFocusReason)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.canvas.cursor_info.connect(self.pixel_label.setText)
+        self.canvas.color_picked.connect(self.color_picker.picked)
         self.canvas.message.connect(self.message_bar.show_info)
         self.layers_panel = LayersPanel(workspace)
         self.layers_panel.message.connect(self.message_bar.show_error)
