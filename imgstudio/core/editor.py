@@ -125,6 +125,9 @@ class Editor:
         the preview is never downscaled (size parameters are full-resolution pixels).
     position : (str, str), optional
         The ``(x, y)`` parameters set by dragging with the canvas's Place tool.
+    region : (str, str, str, str), optional
+        The ``(x, y, width, height)`` parameters the rectangle selection fills when the form
+        opens (a crop takes the selected rectangle); such an op then runs on the whole layer.
     views : tuple
         :class:`HistogramMarker`, :class:`HistogramOverlay`, :class:`Spectrum` instances.
     wizard : Wizard, optional
@@ -134,6 +137,7 @@ class Editor:
     preview_pixels: int | None = None
     geometry: bool = False
     position: tuple[str, str] | None = None
+    region: tuple[str, str, str, str] | None = None
     views: tuple[View, ...] = ()
     wizard: Wizard | None = None
 
@@ -145,6 +149,9 @@ class Editor:
             raise ValueError(f"preview_pixels must be >= 1; got {self.preview_pixels!r}")
         if self.position is not None and len(self.position) != 2:
             raise ValueError(f"position must name two parameters (x, y); got {self.position!r}")
+        if self.region is not None and len(self.region) != 4:
+            raise ValueError("region must name four parameters (x, y, width, height); "
+                             f"got {self.region!r}")
 
     def view(self, kind: type) -> Any:
         """The declared view of type ``kind``, or None."""

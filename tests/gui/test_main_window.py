@@ -267,3 +267,23 @@ def test_the_canvas_has_the_keyboard_from_the_start(window, png, qtbot):
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_1)
     assert window.label_spin.value() == 1  # not "+11"
     assert window.canvas.zoom != zoom
+
+
+def test_crop_takes_the_rectangle_selection(window, png, qtbot, astronaut_small):
+    from tests.gui.canvas_events import at, drag
+
+    window.files.open_files([str(png)])
+    window.set_tool("rect")
+    canvas = window.canvas
+    qtbot.wait(50)
+    drag(canvas, [at(canvas, 10.0, 8.0), at(canvas, 25.0, 15.0), at(canvas, 40.0, 30.0)])
+    box = canvas.selection.bbox()
+    assert box.width > 10 and box.height > 10
+    window.op_actions["basic.crop"].trigger()
+    values = window.operation_panel.form.values()
+    assert (values["x"], values["y"], values["width"], values["height"]) == (
+        box.x0, box.y0, box.width, box.height)
+    with qtbot.waitSignal(window.operation_panel.applied, timeout=10000):
+        window.operation_panel.apply()
+    out = window.workspace.document[0].data
+    assert np.array_equal(out, astronaut_small[box.y0:box.y1, box.x0:box.x1])

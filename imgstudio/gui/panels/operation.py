@@ -219,9 +219,23 @@ class OperationPanel(QWidget):
         self.summary_label.setText(spec.summary)
         self.summary_label.setToolTip(spec.doc)
         self.status_label.setText("")
+        self._fill_region_from_selection()
         self._update_buttons()
         self.operation_changed.emit(spec)
         self.schedule_preview()
+
+    def _fill_region_from_selection(self) -> None:
+        """An op declaring ``Editor(region=...)`` (crop) takes the selection's rectangle."""
+        names = self._spec.editor.region if self._spec is not None else None
+        selection = self.selection_source() if self.selection_source is not None else None
+        if not names or selection is None or self._form is None:
+            return
+        box = selection.bbox()
+        layer = self.workspace.document.active
+        if layer is not None and layer.shape is not None:
+            box = box.clip(layer.shape) or box
+        self._form.set_values(dict(zip(names, (box.x0, box.y0, box.width, box.height),
+                                       strict=True)))
 
     def apply(self) -> None:
         """Run the op on the active layer in a worker, then record one history step."""
@@ -273,6 +287,8 @@ class OperationPanel(QWidget):
         """(bbox, mask) of the current selection for ``layer``, or (None, None)."""
         selection = self.selection_source() if self.selection_source is not None else None
         if selection is None or layer is None or layer.shape is None:
+            return None, None
+        if self._spec is not None and self._spec.editor.region:  # the selection set its params
             return None, None
         return selection.bbox(), selection.mask(layer.shape)
 

@@ -22,7 +22,8 @@ from imgstudio.ops.basic._common import _cv_interp
 GEOMETRY = Editor(geometry=True)
 
 
-@operation("basic.crop", title="Crop", menu="Image/Transform", editor=GEOMETRY)
+@operation("basic.crop", title="Crop", menu="Image/Transform",
+           editor=Editor(geometry=True, region=("x", "y", "width", "height")))
 def crop(
     image: Image,
     *,
