@@ -24,6 +24,7 @@ from imgstudio.core.replay import replay, to_script
 from imgstudio.core.types import LayerKind
 from tests.core.helpers import _same
 from tests.ops.detect.onnx_writer import tiny_yolo_onnx
+from tests.ops.torch_weights import random_detector
 
 SPECS = api.list_operations()
 
@@ -100,15 +101,16 @@ def _random_weights(folder: Path, name: str, arch: str) -> None:
 
     from imgstudio.models import store
 
-    torch.manual_seed(0)
+    folder.mkdir(parents=True, exist_ok=True)
     if arch.startswith(("fasterrcnn", "maskrcnn")):
-        model = getattr(torchvision.models.detection, arch)(weights=None, weights_backbone=None)
+        path = random_detector(arch, folder)[1]
     else:
+        torch.manual_seed(0)
         model = getattr(torchvision.models.segmentation, arch)(
             weights=None, weights_backbone=None, num_classes=21, aux_loss=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), folder / f"{name}.pth")
-    store.import_file(folder / f"{name}.pth", name)
+        path = folder / f"{name}.pth"
+        torch.save(model.state_dict(), path)
+    store.import_file(path, name)
 
 
 def _video(tmp: Path) -> Path:

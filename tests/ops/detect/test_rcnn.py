@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import skimage.data
 import torch
-import torchvision
 
 import imgstudio.api as api
 from imgstudio.core.errors import ModelNotFoundError
 from imgstudio.core.progress import Cancelled, Progress
 from imgstudio.core.types import Boxes
 from imgstudio.models import labels, store
+from tests.ops.torch_weights import random_detector
 
 NAME = "fasterrcnn-resnet50-coco"
 COCO = labels.resolve("coco")
@@ -34,12 +34,7 @@ def strip() -> np.ndarray:
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
     """A randomly initialised Faster R-CNN (seed 0), its saved file."""
-    torch.manual_seed(0)
-    model = torchvision.models.detection.fasterrcnn_resnet50_fpn(
-        weights=None, weights_backbone=None).eval()
-    path = tmp_path_factory.mktemp("weights") / "fasterrcnn-random.pth"
-    torch.save(model.state_dict(), path)
-    return model, path
+    return random_detector("fasterrcnn_resnet50_fpn", tmp_path_factory.mktemp("weights"))
 
 
 @pytest.fixture(scope="module")

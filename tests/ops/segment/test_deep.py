@@ -23,6 +23,7 @@ from imgstudio.core.types import Instances
 from imgstudio.models import labels, store
 from imgstudio.ops import _torchvision as tvops
 from imgstudio.ops.segment.deep import Semantic
+from tests.ops.torch_weights import random_detector
 
 MASK = "maskrcnn-resnet50-coco"
 COCO = labels.resolve("coco")
@@ -58,12 +59,7 @@ def small() -> np.ndarray:
 @pytest.fixture(scope="module")
 def mask_weights(tmp_path_factory):
     """A randomly initialised Mask R-CNN (seed 0) and its saved file."""
-    torch.manual_seed(0)
-    model = torchvision.models.detection.maskrcnn_resnet50_fpn(
-        weights=None, weights_backbone=None).eval()
-    path = tmp_path_factory.mktemp("weights") / "maskrcnn-random.pth"
-    torch.save(model.state_dict(), path)
-    return model, path
+    return random_detector("maskrcnn_resnet50_fpn", tmp_path_factory.mktemp("weights"))
 
 
 @pytest.fixture(scope="module")
