@@ -12,8 +12,8 @@ and the op declares it here:
   seeds uses the whole layer; a hint says what to paint);
 - on the op, as ``@operation(..., editor=Editor(...))``: the preview policy and pixel budget,
   whether it is a geometry op, the ``(x, y)`` parameters placed with the canvas's Place tool,
-  its views (:class:`HistogramMarker`, :class:`HistogramOverlay`, :class:`Spectrum`) and its
-  :class:`Wizard`.
+  its views (:class:`HistogramMarker`, :class:`HistogramOverlay`, :class:`Spectrum`), its
+  :class:`Wizard` and, for an op that trains a model, its :class:`Training`.
 
 Functions declared here (markers, rings, spectra, wizard steps) belong to the op's module and
 are plain numpy code: the GUI calls them through the spec, never by importing ``imgstudio.ops``.
@@ -106,6 +106,24 @@ class Wizard:
 
 
 @dataclass(frozen=True)
+class Training:
+    """Declared by a training op: it belongs in the editor's Training dock, which runs it with
+    a live loss plot and a preview grid (what the op reports each epoch), Stop and Resume.
+
+    ``uses`` names the ops that run what it trains, each with the parameter that takes the
+    model's name: ``{"generate.vae_sample": "model", ...}`` ("Use this model" opens the first
+    with the new model filled in). ``plot`` lists the per-epoch measures drawn (default: every
+    number the op reports but ``epoch``/``epochs``). ``resume`` and ``output``/``name`` are the
+    op's parameters that resume from the checkpoint and name the model.
+    """
+
+    uses: Mapping[str, str] = field(default_factory=dict)
+    plot: tuple[str, ...] = ()
+    resume: str = "resume"
+    name: str = "name"
+
+
+@dataclass(frozen=True)
 class Editor:
     """An op's editor behaviour (all optional; the defaults suit a per-pixel filter).
 
@@ -131,6 +149,8 @@ class Editor:
     views : tuple
         :class:`HistogramMarker`, :class:`HistogramOverlay`, :class:`Spectrum` instances.
     wizard : Wizard, optional
+    training : Training, optional
+        The op trains a model and is run from the Training dock (see :class:`Training`).
     """
 
     preview: PreviewMode = "auto"
@@ -140,6 +160,7 @@ class Editor:
     region: tuple[str, str, str, str] | None = None
     views: tuple[View, ...] = ()
     wizard: Wizard | None = None
+    training: Training | None = None
 
     def __post_init__(self) -> None:
         if self.preview not in PREVIEW_MODES:

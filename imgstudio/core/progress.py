@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 
 class Cancelled(Exception):
@@ -16,10 +17,17 @@ class Progress:
     The operation calls ``progress(fraction, message)`` as it goes and ``progress.check()``
     at safe points; ``check`` raises :class:`Cancelled` once :meth:`cancel` was called (from any
     thread). ``callback`` receives ``(fraction, message)`` and must be thread-safe.
+
+    A long job may also :meth:`report` data as it goes (a training op reports each epoch's
+    losses and a grid of samples, a sampler each image it made): ``on_report`` receives
+    ``(name, data)`` on the job's thread and must be thread-safe; without one, reports are
+    dropped.
     """
 
-    def __init__(self, callback: Callable[[float, str], None] | None = None) -> None:
+    def __init__(self, callback: Callable[[float, str], None] | None = None,
+                 on_report: Callable[[str, Any], None] | None = None) -> None:
         self._callback = callback
+        self._on_report = on_report
         self._cancel = threading.Event()
         self.fraction = 0.0
         self.message = ""
@@ -30,6 +38,11 @@ class Progress:
         if self._callback is not None:
             self._callback(self.fraction, message)
         self.check()
+
+    def report(self, name: str, data: Any) -> None:
+        """Hand ``data`` to whoever watches the job (see the class docstring)."""
+        if self._on_report is not None:
+            self._on_report(name, data)
 
     def check(self) -> None:
         if self._cancel.is_set():
@@ -49,7 +62,7 @@ class Progress:
         def forward(fraction: float, message: str) -> None:
             parent(start + (stop - start) * fraction, message)
 
-        child = Progress(forward)
+        child = Progress(forward, parent.report)
         child._cancel = self._cancel
         return child
 

@@ -273,6 +273,18 @@ class Table(Result):
         return [dict(zip(names, values, strict=False)) for values in zip(*self.columns.values(), strict=False)]
 
 
+@dataclass(frozen=True)
+class Trained(Result):
+    """A model a training op made: its model store ``name``, the weights file ``path``, the
+    per-epoch ``losses`` (and other per-epoch measures) and the final ``metrics``."""
+
+    name: str
+    path: str
+    losses: Table
+    metrics: dict[str, float] = field(default_factory=dict)
+    epochs: int = 0
+
+
 @dataclass(frozen=True, eq=False)
 class Registered(Result):
     """A moving image resampled onto the fixed grid and the 3×3 matrix mapping moving → fixed."""

@@ -24,6 +24,7 @@ _job_ids = itertools.count(1)
 class JobSignals(QObject):
     started = Signal()
     progress = Signal(float, str)
+    reported = Signal(str, object)  # Progress.report(name, data): epochs of a training, samples
     returned = Signal(object)
     errored = Signal(object)  # the exception
     cancelled = Signal()
@@ -40,7 +41,7 @@ class Job(QRunnable):
         self.title = title
         self.fn = fn
         self.signals = JobSignals()
-        self.progress = Progress(self._report)
+        self.progress = Progress(self._report, self.signals.reported.emit)
         self.done = False
         self.started_at: float | None = None
         self.elapsed: float | None = None

@@ -79,6 +79,10 @@ class ModelInfo:
     install: str = ""
     #: Where the card came from: "manifest" or the card file's path.
     origin: str = "manifest"
+    #: Settings the architecture is built with (a trained model's sizes: ``{"z_dim": 8, ...}``).
+    config: dict[str, Any] | None = None
+    #: How a model we or the user trained was made: dataset, epochs, seed, measured metrics.
+    training: dict[str, Any] | None = None
 
     @property
     def command(self) -> str:
@@ -89,7 +93,7 @@ class ModelInfo:
 
     def to_json(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in _CARD_FIELDS}
-        for key in ("package", "install"):
+        for key in ("package", "install", "config", "training"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         if self.companions:
@@ -117,7 +121,7 @@ def _info(entry: dict[str, Any], origin: str = "manifest") -> ModelInfo:
             companions=tuple(entry.get("companions") or ()),
             torchvision=bool(entry.get("torchvision", False)),
             shipped=bool(entry.get("shipped", False)), install=str(entry.get("install") or ""),
-            origin=origin,
+            origin=origin, config=entry.get("config"), training=entry.get("training"),
         )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{origin}: not a model card ({exc})") from None
@@ -332,6 +336,9 @@ def import_file(
     licence: str | None = None,
     folder: Path | None = None,
     companions: list[str | os.PathLike[str]] | None = None,
+    config: dict[str, Any] | None = None,
+    training: dict[str, Any] | None = None,
+    source_text: str | None = None,
 ) -> Located:
     """Copy ``source`` into the user's model folder as model ``name`` and write its card.
 
@@ -366,8 +373,10 @@ def import_file(
         architecture=architecture or (base.architecture if base else ""),
         labels=labels if labels is not None else (base.labels if base else None),
         licence=licence or (base.licence if base else "unknown (imported by the user)"),
-        source=f"imported from {src}", companions=tuple(comp_cards),
+        source=source_text or f"imported from {src}", companions=tuple(comp_cards),
         origin=str(target_folder / f"{name}.json"),
+        config=config if config is not None else (base.config if base else None),
+        training=training,
     )
     atomic_write_text(target_folder / f"{name}.json", json.dumps(info.to_json(), indent=1) + "\n")
     return Located(info, target_folder / file_name,
