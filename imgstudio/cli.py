@@ -25,6 +25,11 @@ Exit status (one line on standard error, never a traceback):
 ``batch`` stops at once on Ctrl-C or SIGTERM: queued files are cancelled, files in progress are
 abandoned (outputs are written atomically, so none is left half-written), the summary counts
 the files not processed, and no worker process outlives the command.
+
+``run`` of a long operation (a training, a sampler, a slow filter) draws a progress bar on
+standard error; the first Ctrl-C asks the operation to stop at its next progress check (a
+training keeps the checkpoint of its last finished epoch and says where it is; ``-p
+resume=true`` continues from it), a second abandons it at once. Both exit with 130.
 """
 
 from __future__ import annotations
@@ -151,7 +156,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     layer_output = spec.output.kind in ("image", "labels", "points")
     if layer_output and not args.output:
         raise UsageError(f"{spec.id} returns {spec.output.kind}: give -o OUTPUT")
-    result = Invocation.from_files(spec, files, params).run()
+    invocation = Invocation.from_files(spec, files, params)
+    result = _run_with_bar(spec, invocation) if spec.long_running else invocation.run()
     written = write_result_files(spec, result, args.output)
     summary: dict[str, Any] = {"op": spec.id}
     if written:
@@ -223,6 +229,7 @@ def _batch_one(recipe_path: str, src: str, out_dir: str, named: dict[str, str]) 
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _stopping = False  # a stop signal was taken (see _first_stop_signal): ignore any other
+_running: Any = None  # the Progress of the long operation ``run`` is running, if any
 
 
 def _mask(block: bool) -> None:
@@ -382,6 +389,69 @@ def _run_pool(args: argparse.Namespace, files: list[str], named: dict[str, str],
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 tally.finished(src, None)
         raise
+
+
+class _TerminalBar:
+    """Progress of one long operation on standard error: a bar redrawn in place on a
+    terminal (at most 10 times a second), else a line at most every 5 seconds."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = -1e9
+        self.drawn = False
+        self.lock = threading.Lock()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if now - self.last < (0.1 if self.tty else 5.0) and fraction < 1.0:
+                return
+            self.last = now
+            try:
+                if self.tty:
+                    filled = int(30 * fraction)
+                    sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%} "
+                                     f"{message[:60]:<60}")
+                    self.drawn = True
+                else:
+                    sys.stderr.write(f"[{fraction:4.0%}] {message}\n")
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+
+    def close(self) -> None:
+        with self.lock:
+            if self.drawn:
+                try:
+                    sys.stderr.write("\n")
+                    sys.stderr.flush()
+                except (OSError, ValueError):
+                    pass
+                self.drawn = False
+
+
+def _run_with_bar(spec: Any, invocation: Any) -> Any:
+    """Run a long operation with a progress bar; the first Ctrl-C cancels it cooperatively (a
+    training keeps the checkpoint of its last finished epoch), exit status 130."""
+    global _running
+    from imgstudio.core.progress import Cancelled, Progress
+
+    bar = _TerminalBar()
+    progress = Progress(bar)
+    _running = progress
+    try:
+        return invocation.run(progress)
+    except Cancelled as exc:
+        bar.close()
+        _say(f"imgstudio: interrupted: {spec.id} {exc}")
+        raise _Interrupted from None
+    finally:
+        _running = None
+        bar.close()
+
+
+class _Interrupted(Exception):
+    """A long operation stopped by Ctrl-C (already reported): exit status 130."""
 
 
 def _progress_bar(done: int, total: int, name: str) -> None:
@@ -612,6 +682,10 @@ def _first_stop_signal(signum: int, frame: Any) -> None:
     global _stopping
     if _stopping:
         return
+    if signum == signal.SIGINT and _running is not None and not _running.cancelled:
+        _running.cancel()  # the operation stops at its next progress check
+        _say("imgstudio: stopping (Ctrl-C again to abandon at once)")
+        return
     _stopping = True
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
@@ -663,6 +737,8 @@ def main(argv: list[str] | None = None) -> int:
             restore[s] = signal.signal(s, _first_stop_signal)
     try:
         return _dispatch(argv)
+    except _Interrupted:
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         _say("imgstudio: interrupted")
         return EXIT_INTERRUPTED

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from imgstudio.core.io import load_image
-from imgstudio.core.progress import Progress
+from imgstudio.core.progress import Cancelled, Progress
 from imgstudio.core.types import Table, Trained
 
 #: Photo and raster formats a folder dataset reads (medical volumes left out).
@@ -345,7 +345,12 @@ def fit(session: Session, *, epochs: int, checkpoint: Path, resume: bool, run_ep
         def batch(fraction: float, message: str = "", _e: int = e, _sub: Progress = sub) -> None:
             _sub(fraction, f"epoch {_e}/{epochs}" + (f", {message}" if message else ""))
 
-        measures = run_epoch(e, _Batches(batch, progress))
+        try:
+            measures = run_epoch(e, _Batches(batch, progress))
+        except Cancelled:
+            kept = (f"the checkpoint {checkpoint} holds epoch {session.epoch}; resume=True "
+                    "continues from it") if session.epoch else "no epoch had finished"
+            raise Cancelled(f"cancelled during epoch {e}/{epochs}: {kept}") from None
         session.epoch = e
         session.history.setdefault("epoch", []).append(e)
         for k, v in measures.items():
