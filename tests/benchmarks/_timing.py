@@ -38,3 +38,34 @@ def report(title: str, rows: list[tuple[str, str, str, str]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)))
+
+
+#: Every target a benchmark measured in this run: (what, measured, target, met), printed as one
+#: table at the end of ``make bench`` (see conftest.py).
+TARGETS: list[tuple[str, str, str, bool]] = []
+
+
+def target(what: str, value: float, limit: float, unit: str = "x", *, at_least: bool = False,
+           digits: int = 2) -> bool:
+    """Record one target: ``value`` (a ratio when ``unit`` is "x", else a measure in ``unit``)
+    against ``limit`` (an upper bound, or a lower bound when ``at_least``). Returns whether it
+    was met; the summary table says met/missed. Benchmarks assert only generous bounds."""
+    met = value >= limit if at_least else value <= limit
+    sign = ">=" if at_least else "<="
+    sep = "" if unit == "x" else " "
+    TARGETS.append((what, f"{value:.{digits}f}{sep}{unit}", f"{sign} {limit:g}{sep}{unit}", met))
+    return met
+
+
+def summary_lines() -> list[str]:
+    """The table of every recorded target (empty when none was measured)."""
+    if not TARGETS:
+        return []
+    rows = [("target", "measured", "goal", "")] + [
+        (w, m, g, "met" if ok else "MISSED") for w, m, g, ok in TARGETS]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    met = sum(ok for *_, ok in TARGETS)
+    lines = [f"== every benchmark target of this run: {met} of {len(TARGETS)} met"]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
+              for r in rows]
+    return lines

@@ -14,7 +14,7 @@ import numpy as np
 
 import imgstudio.api as api
 from imgstudio.ops.basic import invert
-from tests.benchmarks._timing import interleaved_medians, report
+from tests.benchmarks._timing import interleaved_medians, report, target
 
 
 def test_dispatch_overhead_of_api_run_on_24_megapixels():
@@ -33,6 +33,7 @@ def test_dispatch_overhead_of_api_run_on_24_megapixels():
         ("api.run('basic.invert')", f"{times['api.run'] * 1e3:.1f} ms", f"{ratio:.2f}x",
          "<= 1.10x"),
     ])
+    target("api.run('basic.invert') vs numpy, 24 MP", ratio, 1.10)
     assert ratio < 2.0
 
 
@@ -56,4 +57,5 @@ def test_ops_json_start_up_vs_importing_numpy():
         ("python -c 'import numpy'", f"{times['numpy'] * 1e3:.0f} ms", "1.00x", ""),
         ("imgstudio ops --json", f"{times['ops'] * 1e3:.0f} ms", f"{ratio:.2f}x", "<= 3x"),
     ])
+    target("imgstudio ops --json vs python -c 'import numpy'", ratio, 3.0)
     assert ratio < 10

@@ -22,7 +22,7 @@ import torch
 import imgstudio.api as api
 from imgstudio.core.errors import ModelNotFoundError
 from imgstudio.models import loading, store
-from tests.benchmarks._timing import interleaved_medians, report
+from tests.benchmarks._timing import interleaved_medians, report, target
 
 TARGET = 1.10
 
@@ -62,6 +62,7 @@ def test_classify_imagenet_overhead_of_api_run_on_224_pixels():
         ("api.run('classify.imagenet')", f"{times['api.run'] * 1e3:.1f} ms", f"{ratio:.2f}x",
          f"<= {TARGET:.2f}x"),
     ])
+    target("api.run('classify.imagenet') vs bare", ratio, TARGET)
     assert ratio <= TARGET
 
 
@@ -127,4 +128,5 @@ def test_mask_rcnn_cpu_time_and_overhead_on_800x600(mask_model):
                ("  first run (loading the model)", f"{first:.2f} s", f"cpu {first_cpu:.2f} s",
                 ""),
            ])
+    target("api.run('segment.mask_rcnn') vs bare", ratio, TARGET)
     assert ratio < 3.0  # a sanity bound; the target is printed

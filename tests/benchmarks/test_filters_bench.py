@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import imgstudio.api as api
-from tests.benchmarks._timing import interleaved_medians, report
+from tests.benchmarks._timing import interleaved_medians, report, target
 
 TARGET = 1.10
 SANITY = 3.0
@@ -193,6 +193,7 @@ def _run_case(case: Case, img12mp: np.ndarray) -> tuple[tuple[str, str, str, str
                       if k not in ("center_x", "center_y"))
     label = f"{case.op}{f'({params})' if params else ''} vs {case.call} [{size}]"
     flag = "ok" if ratio <= TARGET else "over"
+    target(f"{label}: api.run vs bare", ratio, TARGET)
     row = (label, f"{times['api'] * 1e3:.0f} ms", f"{times['bare'] * 1e3:.0f} ms",
            f"{ratio:.2f}x {flag}, |diff| {diff}")
     return row, ratio, diff

@@ -26,7 +26,7 @@ from imgstudio.core.types import Image, Range
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.panels.operation import PREVIEW_DEBOUNCE_MS, OperationPanel
 from imgstudio.gui.workers import JobManager
-from tests.benchmarks._timing import median_time, report
+from tests.benchmarks._timing import median_time, report, target
 
 H, W = 4000, 6000
 REGION = (1460, 2540, 2040, 3960)  # 1080 × 1920, the middle of the image
@@ -121,6 +121,8 @@ def test_preview_latency_on_24_megapixels(qtbot, tmp_path, gaussian_op):
         ("op alone on the padded crop", f"{crop_ms:.1f} ms", "-", "-"),
         ("preview array shape", str(shape), "-", "-"),
     ])
+    target(f"{gaussian_op} preview latency (median)", med, TARGET_MS, "ms", digits=1)
+    target(f"{gaussian_op} preview latency (worst)", worst, TARGET_MS, "ms", digits=1)
     assert shape[:2] == (y1 - y0, x1 - x0)
     assert med < 1000 and abs(statistics.median(debounce) - PREVIEW_DEBOUNCE_MS) < 500
     assert workspace.history.steps == ()

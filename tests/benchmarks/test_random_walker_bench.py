@@ -24,7 +24,7 @@ from imgstudio.core.history import SetPixels
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.panels.operation import PREVIEW_DEBOUNCE_MS, OperationPanel
 from imgstudio.gui.workers import JobManager
-from tests.benchmarks._timing import report
+from tests.benchmarks._timing import report, target
 
 H, W = 1080, 1920  # 2.07 MP
 REGION = (180, 900, 320, 1600)  # 1280 × 720 at zoom 1, the middle of the image
@@ -116,6 +116,8 @@ def test_random_walker_preview_latency_after_a_stroke_on_2_megapixels(qtbot, tmp
          f"budget {api.get_operation(OP).editor.preview_pixels:,} px", "-"),
         ("Dice vs the disc", f"preview {small_dice:.3f}", f"full {full_dice:.3f}", "-"),
     ])
+    target("random-walker stroke -> preview (median)", med * 1000, TARGET_S * 1000, "ms", digits=0)
+    target("random-walker stroke -> preview (worst)", worst * 1000, TARGET_S * 1000, "ms", digits=0)
     assert last.region is None and shape[0] * shape[1] <= api.get_operation(OP).editor.preview_pixels
     assert med < 10.0 and full_dice > 0.7 and small_dice > 0.9
     assert len(workspace.history.steps) == 1 + len(STROKES)  # preview recorded nothing

@@ -15,7 +15,7 @@ import numpy as np
 import skimage.data
 
 import imgstudio.api as api
-from tests.benchmarks._timing import interleaved_medians, report
+from tests.benchmarks._timing import interleaved_medians, report, target
 
 
 def _moving_512() -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +64,7 @@ def test_sitk_registration_overhead_of_api_run_on_512_pixels():
         ("bare SimpleITK calls", f"{times['bare']:.2f} s", "1.00x", ""),
         ("api.run('register.sitk')", f"{times['api.run']:.2f} s", f"{ratio:.2f}x", "<= 1.10x"),
     ])
+    target("api.run('register.sitk') vs bare", ratio, 1.10)
     assert ratio < 1.5
 
 
@@ -162,5 +163,6 @@ def test_search_query_overhead_of_api_run_on_a_200_image_index(tmp_path):
         ("naive knnMatch per image", f"{times['naive'] * 1e3:.0f} ms",
          f"{times['naive'] / times['bare']:.2f}x", "(for reference)"),
     ])
+    target("api.run('search.query') vs bare", ratio, 1.10)
     assert ratio < 1.5
     assert t_reindex < t_index
