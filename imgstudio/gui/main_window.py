@@ -76,14 +76,25 @@ class MainWindow(QMainWindow):
                            ("Operation", Qt.LeftDockWidgetArea),
                            ("Histogram", Qt.LeftDockWidgetArea),
                            ("Jobs", Qt.BottomDockWidgetArea),
-                           ("Results", Qt.BottomDockWidgetArea)]:
+                           ("Results", Qt.BottomDockWidgetArea),
+                           ("Training", Qt.BottomDockWidgetArea)]:
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name.lower()}")
             self.addDockWidget(area, dock)
             self.docks[name] = dock
+        # Training beside the Jobs/Results tabs (split before tabifying, or it joins them)
+        self.splitDockWidget(self.docks["Jobs"], self.docks["Training"], Qt.Horizontal)
         self.tabifyDockWidget(self.docks["Jobs"], self.docks["Results"])
         self.docks["Jobs"].setWidget(JobsPanel(self.jobs))
         install_metric_plots(self.docks["Jobs"].widget())  # live metric of registration jobs
+        self._sampling_jobs: set[int] = set()  # jobs whose sample grid brought Jobs forward
+        self.docks["Jobs"].widget().sample_shown.connect(self._on_sample_shown)
+        #: The Training dock's panel (runs the ops that declare ``editor.training``), built
+        #: when the dock is first shown (Tools → Train a Model…, the View menu).
+        self.training_panel = None
+        self.docks["Training"].visibilityChanged.connect(
+            lambda visible: visible and self._training())
+        self.docks["Training"].hide()
         self.results_panel = ResultsPanel(self)
         self.results_panel.row_activated.connect(self.select_table_row)
         self.results_panel.shapes_requested.connect(self.add_shapes_layer)
@@ -200,6 +211,9 @@ class MainWindow(QMainWindow):
         self.act_models = a("&Models…", self.show_models_dialog, None,
                             "The models operations use: installed or not, import weights",
                             "Tools")
+        self.act_train = a("&Train a Model…", self.show_training, QKeySequence("Ctrl+Shift+T"),
+                           "Train a model on a dataset, with a live loss plot, Stop and Resume",
+                           "Tools")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -233,6 +247,7 @@ class MainWindow(QMainWindow):
         for act in self.wizard_actions.values():
             tools.addAction(act)
         tools.addSeparator()
+        tools.addAction(self.act_train)
         tools.addAction(self.act_models)
         self.op_actions = add_operation_menus(bar, list(registry.all_specs().values()),
                                               self.choose_operation)
@@ -363,6 +378,9 @@ class MainWindow(QMainWindow):
             self.tool_actions[name].setChecked(True)
 
     def choose_operation(self, op_id: str) -> None:
+        if registry.get(op_id).editor.training is not None:  # trained in the Training dock
+            self.show_training(op_id)
+            return
         self.operation_panel.set_operation(op_id)
         self.docks["Operation"].show()
         self.docks["Operation"].raise_()
@@ -388,9 +406,61 @@ class MainWindow(QMainWindow):
 
     def show_result(self, result) -> None:
         spec = self.operation_panel.spec
-        self.results_panel.show_result(spec.title if spec is not None else "Result", result)
+        self._show_named_result(spec.title if spec is not None else "Result", result)
+
+    def _show_named_result(self, title: str, result) -> None:
+        self.results_panel.show_result(title, result)
         self.docks["Results"].show()
         self.docks["Results"].raise_()
+
+    def _training(self):
+        if self.training_panel is None:
+            from imgstudio.gui.panels.training import TrainingPanel
+
+            panel = self.training_panel = TrainingPanel(self.jobs, self.settings)
+            panel.use_requested.connect(self.use_model)
+            panel.result_ready.connect(self._show_named_result)
+            panel.failed.connect(self.message_bar.show_error)
+            self.docks["Training"].setWidget(panel)
+        return self.training_panel
+
+    def show_training(self, op_id: str | None = None):
+        """The Training dock, shown and raised (with the training op ``op_id`` chosen);
+        returns its :class:`~imgstudio.gui.panels.training.TrainingPanel`."""
+        panel = self._training()
+        if not panel.running:
+            panel.refresh()  # ops registered since the window was built
+            if op_id is not None:
+                panel.set_operation(op_id)
+        dock = self.docks["Training"]
+        shown = dock.isVisible()
+        dock.show()
+        dock.raise_()
+        if not shown and not dock.isFloating():  # room for the form beside plot and preview
+            self.resizeDocks([dock], [max(dock.height(), 330, int(self.height() * 0.42))],
+                             Qt.Vertical)
+            self.resizeDocks([dock], [max(dock.width(), int(self.width() * 0.6))],
+                             Qt.Horizontal)
+        return panel
+
+    def use_model(self, op_id: str, param: str, name: str) -> None:
+        """Open ``op_id`` in the Operation dock with its model parameter ``param`` = ``name``."""
+        self.choose_operation(op_id)
+        form = self.operation_panel.form
+        if form is not None and self._try(lambda: form.set_values({param: name})):
+            self.message_bar.show_info(f"{self.operation_panel.spec.title} uses the model "
+                                       f"{name!r}; Apply runs it")
+
+    def _on_sample_shown(self, row) -> None:
+        """A job's first sample grid brings the Jobs dock forward (once per job)."""
+        if row.job.id not in self._sampling_jobs:
+            self._sampling_jobs.add(row.job.id)
+            dock = self.docks["Jobs"]
+            dock.show()
+            dock.raise_()
+            wanted = row.sizeHint().height() + 60  # the row with its grid, and the buttons
+            if not dock.isFloating() and dock.height() < wanted:
+                self.resizeDocks([dock], [min(wanted, self.height() // 2)], Qt.Vertical)
 
     def show_face_morph(self):
         """The Face morph wizard (non-modal; one at a time) over the current document."""

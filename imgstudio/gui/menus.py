@@ -19,10 +19,18 @@ def add_operation_menus(
     """Create nested menus from ``spec.menu`` ("Filters/Artistic") with one action per op.
 
     Returns the actions by op id. Top-level menus are inserted before ``before`` (e.g. the
-    Help menu) when given.
+    Help menu) when given; a top-level name the menu bar already has ("Tools" for
+    "Tools/Train", whatever its ``&`` accelerator) goes into that menu, after a separator.
     """
     menus: dict[str, QMenu] = {}
     actions: dict[str, QAction] = {}
+
+    def existing(name: str) -> QMenu | None:
+        for action in menubar.actions():
+            menu = action.menu()
+            if menu is not None and menu.title().replace("&", "") == name:
+                return menu
+        return None
 
     def menu_for(path: str) -> QMenu:
         if path in menus:
@@ -30,6 +38,9 @@ def add_operation_menus(
         parent_path, _, name = path.rpartition("/")
         if parent_path:
             menu = menu_for(parent_path).addMenu(name)
+        elif (found := existing(name)) is not None:
+            menu = found
+            menu.addSeparator()
         else:
             menu = QMenu(name, menubar)
             if before is not None:

@@ -8,7 +8,9 @@ and boxes that "Add as layer" turns into a shapes layer (``shapes_requested(shap
 which the window adds as one undo step) and "Copy text" copies. Other results are shown as
 text (JSON for dataclasses). A result with a 3×3 ``matrix``
 (registration) shows it first, with its rotation/scale/shift, and can copy it as text or save
-it as JSON.
+it as JSON. A trained model (:class:`~imgstudio.core.types.Trained`) is shown as its per-epoch
+losses table under a line giving its store name, weights file, epochs and final metrics
+(:func:`trained_summary`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from imgstudio.core.document import Shape
 from imgstudio.core.io import atomic_write_text
-from imgstudio.core.types import Boxes, Classes, Instances, Lines, Pose, Table, Text
+from imgstudio.core.types import Boxes, Classes, Instances, Lines, Pose, Table, Text, Trained
 
 _CORNERS = ("x0", "y0", "x1", "y1")
 
@@ -90,6 +92,13 @@ def table_of(result: Any) -> Table | None:
         if isinstance(value, Table):
             return value
     return None
+
+
+def trained_summary(result: Trained) -> str:
+    """One line about a trained model: its name, file, epochs and final metrics."""
+    metrics = ", ".join(f"{k} {_cell_text(float(v))}" for k, v in result.metrics.items())
+    return (f"Model {result.name!r} — {result.epochs} epochs"
+            + (f"; {metrics}" if metrics else "") + f"\nSaved to {result.path}")
 
 
 def text_shapes(text: Text) -> list[Shape]:
@@ -195,6 +204,10 @@ class ResultsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel("No results yet")
+        self.detail = QLabel("")  # what a table is of (a trained model's name and file)
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail.hide()
         self.table = QTableWidget(self)
         self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
@@ -226,6 +239,7 @@ class ResultsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
+        layout.addWidget(self.detail)
         layout.addWidget(self.stack, 1)
         self._table: Table | None = None
         self._result: Any = None
@@ -248,6 +262,8 @@ class ResultsPanel(QWidget):
         self._show_matrix_buttons(self._matrix is not None)
         self._show_text_buttons(result if isinstance(result, Text) else None)
         self.export_button.setEnabled(table is not None)
+        self.detail.setText(trained_summary(result) if isinstance(result, Trained) else "")
+        self.detail.setVisible(isinstance(result, Trained))
         if table is None:
             self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont))
             if isinstance(result, Text):
