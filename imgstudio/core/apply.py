@@ -136,7 +136,8 @@ def prepare_invocation(
                         result, [], step)
     base_name = main.name if isinstance(main, Layer) else (
         layer.name if layer is not None else spec.title)
-    base, names = _free_names(document, spec, f"{spec.title} of {base_name}")
+    wanted = spec.title if not spec.inputs else f"{spec.title} of {base_name}"  # a sampler
+    base, names = _free_names(document, spec, wanted)
     parts = outputs(spec, result)
     new_layers = [make_layer(part.kind, part.value, names[part.field]) for part in parts]
     written = tuple((part.field if len(names) > 1 else None, lay.id)

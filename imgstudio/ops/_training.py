@@ -329,6 +329,7 @@ def fit(session: Session, *, epochs: int, checkpoint: Path, resume: bool, run_ep
     ``sub(fraction, message)`` per batch, and returns the epoch's measures (``{"loss": ...}``).
     ``preview()`` returns an image of what the model makes now (uint8), reported each epoch.
     """
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
     if resume:
         if not checkpoint.is_file():
             raise ValueError(f"resume: there is no checkpoint {checkpoint} to resume from")
@@ -336,37 +337,37 @@ def fit(session: Session, *, epochs: int, checkpoint: Path, resume: bool, run_ep
         progress(session.epoch / max(epochs, 1), f"resumed at epoch {session.epoch}")
     for module in session.modules.values():
         module.train()
-    while session.epoch < epochs:
-        e = session.epoch + 1
-        started = time.perf_counter()
-        span = (session.epoch / epochs, e / epochs)
-        sub = progress.sub(*span)
+    try:
+        while session.epoch < epochs:
+            e = session.epoch + 1
+            started = time.perf_counter()
+            span = (session.epoch / epochs, e / epochs)
+            sub = progress.sub(*span)
 
-        def batch(fraction: float, message: str = "", _e: int = e, _sub: Progress = sub) -> None:
-            _sub(fraction, f"epoch {_e}/{epochs}" + (f", {message}" if message else ""))
+            def batch(fraction: float, message: str = "", _e: int = e, _sub: Progress = sub) -> None:
+                _sub(fraction, f"epoch {_e}/{epochs}" + (f", {message}" if message else ""))
 
-        try:
             measures = run_epoch(e, _Batches(batch, progress))
-        except Cancelled:
-            kept = (f"the checkpoint {checkpoint} holds epoch {session.epoch}; resume=True "
-                    "continues from it") if session.epoch else "no epoch had finished"
-            raise Cancelled(f"cancelled during epoch {e}/{epochs}: {kept}") from None
-        session.epoch = e
-        session.history.setdefault("epoch", []).append(e)
-        for k, v in measures.items():
-            session.history.setdefault(k, []).append(float(v))
-        session.history.setdefault("seconds", []).append(round(time.perf_counter() - started, 3))
-        save_checkpoint(checkpoint, session.state())
-        shown = ", ".join(f"{k} {v:.4g}" for k, v in measures.items())
-        report: dict[str, Any] = {"epoch": e, "epochs": epochs, **{k: float(v) for k, v in measures.items()}}
-        if preview is not None:
-            for module in session.modules.values():
-                module.eval()
-            report["preview"] = preview()
-            for module in session.modules.values():
-                module.train()
-        progress.report("epoch", report)
-        progress(e / epochs, f"epoch {e}/{epochs}, {shown}")
+            session.epoch = e
+            session.history.setdefault("epoch", []).append(e)
+            for k, v in measures.items():
+                session.history.setdefault(k, []).append(float(v))
+            session.history.setdefault("seconds", []).append(round(time.perf_counter() - started, 3))
+            save_checkpoint(checkpoint, session.state())
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in measures.items())
+            report: dict[str, Any] = {"epoch": e, "epochs": epochs, **{k: float(v) for k, v in measures.items()}}
+            if preview is not None:
+                for module in session.modules.values():
+                    module.eval()
+                report["preview"] = preview()
+                for module in session.modules.values():
+                    module.train()
+            progress.report("epoch", report)
+            progress(e / epochs, f"epoch {e}/{epochs}, {shown}")
+    except Cancelled:
+        kept = (f"the checkpoint {checkpoint} holds epoch {session.epoch}; resume=True "
+                "continues from it") if session.epoch else "no epoch had finished"
+        raise Cancelled(f"cancelled after {session.epoch} of {epochs} epochs: {kept}") from None
     for module in session.modules.values():
         module.eval()
     return session

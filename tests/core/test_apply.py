@@ -131,3 +131,10 @@ def test_layers_of_several_outputs_are_named_as_the_recipe_names_them(doc_and_hi
     assert [s.output for s in recipe.steps] == ["Mean shift of photo", "Mean shift of photo 2"]
     assert {doc[i].name for n, i in recipe.layer_ids.items() if n != "photo"} == set(names)
     assert all(doc[recipe.layer_ids[n]].name == n for n in recipe.layer_ids)
+
+
+def test_an_op_without_inputs_names_its_layer_by_its_title(doc_and_history):
+    """A sampler makes something new: its layer is not "... of <the active layer>"."""
+    doc, history = doc_and_history
+    prepared = apply_operation(doc, history, "generate.gan_sample", {"count": 4})
+    assert [lay.name for lay in prepared.new_layers] == ["GAN samples"]

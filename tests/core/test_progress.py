@@ -38,3 +38,12 @@ def test_sub_progress_maps_into_parent_range_and_shares_cancel():
     parent.cancel()
     with pytest.raises(Cancelled):
         child.check()
+
+
+def test_reports_reach_the_watcher_through_sub_tokens_and_are_dropped_without_one():
+    seen = []
+    parent = Progress(on_report=lambda name, data: seen.append((name, data)))
+    parent.report("epoch", {"epoch": 1})
+    parent.sub(0.5, 1.0).report("sample", 3)
+    assert seen == [("epoch", {"epoch": 1}), ("sample", 3)]
+    Progress().report("epoch", {"epoch": 1})  # nobody watches: nothing happens

@@ -113,6 +113,32 @@ def _random_weights(folder: Path, name: str, arch: str) -> None:
     store.import_file(path, name)
 
 
+def _training(tmp: Path, kind: str) -> dict[str, Any]:
+    """One short epoch on 64 digits, written under ``tmp`` (the store is private too)."""
+    return {"epochs": 1, "limit": 64, "batch_size": 32, "output": str(tmp / f"{kind}.pt"),
+            "name": f"test-{kind}"}
+
+
+def _classifier_params(tmp: Path) -> dict[str, Any]:
+    """Two classes of three small texture crops each; one short frozen epoch at 32 px."""
+    folder = tmp / "classes"
+    if not folder.is_dir():
+        for cls, image in (("brick", skimage.data.brick()), ("grass", skimage.data.grass())):
+            (folder / cls).mkdir(parents=True)
+            for i in range(3):
+                save_image(folder / cls / f"{i}.png", np.ascontiguousarray(image[i * 40:i * 40 + 40, :40]))
+    return {"folder": str(folder), "input_size": 32, "epochs": 1, "views": 1,
+            "output": str(tmp / "classifier.pt"), "name": "test-classifier"}
+
+
+def _classifier(tmp: Path) -> str:
+    """A model trained by train.classifier on :func:`_classifier_params`' folder."""
+    out = tmp / "classifier.pt"
+    if not out.is_file():
+        api.run("train.classifier", **_classifier_params(tmp))
+    return str(out)
+
+
 def _video(tmp: Path) -> Path:
     path = tmp / "clip.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5, (64, 48))
@@ -146,6 +172,16 @@ CASES: dict[str, dict[str, Any]] = {
     "segment.semantic": {"params": {"arch": "deeplabv3_mobilenet_v3_large"},
                          "models": {"deeplabv3-mobilenet-v3-large-voc":
                                     "deeplabv3_mobilenet_v3_large"}},
+    "train.vae": {"models": {}, "params": lambda tmp: _training(tmp, "vae")},
+    "train.gan": {"models": {}, "params": lambda tmp: _training(tmp, "gan")},
+    "train.dae": {"models": {}, "params": lambda tmp: {**_training(tmp, "dae"),
+                                                       "patches_per_epoch": 64}},
+    "train.unet": {"models": {}, "params": lambda tmp: {
+        "epochs": 1, "samples": 8, "size": 32, "batch_size": 4, "depth": 2,
+        "output": str(tmp / "unet.pt"), "name": "test-unet"}},
+    "train.classifier": {"models": {}, "params": lambda tmp: _classifier_params(tmp)},
+    "classify.custom": {"models": {}, "params": lambda tmp: {"model": _classifier(tmp)}},
+    "generate.vae_interpolate": {"image": grey, "inputs": {"other": "flipped"}},
     "detect.yolo": {"params": lambda tmp: {"model": str(tiny_yolo_onnx(tmp / "yolo.onnx"))}},
     "detect.track": {"params": lambda tmp: {"video": str(_video(tmp)), "boxes": (8, 8, 40, 40)}},
     "enhance.focus_stack": {"inputs": {"images": "list"}},
@@ -249,7 +285,8 @@ def _session(spec, tmp: Path):
 def test_every_op_round_trips_through_a_recipe(spec, tmp_path, monkeypatch, request):
     monkeypatch.chdir(tmp_path)
     models = CASES.get(spec.id, {}).get("models", {})
-    if models:  # the exported script's subprocess finds them through the environment too
+    if "models" in CASES.get(spec.id, {}):  # a private store (the script finds it through the
+        # environment too): weights made here, or what a training op registers
         from imgstudio.models import store
 
         monkeypatch.setenv("IMGSTUDIO_MODELS", str(tmp_path / "models"))
@@ -301,7 +338,10 @@ def test_every_op_round_trips_through_a_recipe(spec, tmp_path, monkeypatch, requ
 #: Results that cannot repeat to the bit: the search index reports files as "unchanged" the
 #: second time (it is incremental by design); SimpleITK's optimiser sums on several threads in
 #: a varying order, so its matrix differs by about 1e-8 between runs (the pixels do not).
-_VARYING = {"search.index": {"status"}, "register.sitk": {"metric_values"}}
+#: A training's per-epoch wall time (``seconds`` in its loss table) varies too.
+_VARYING = {"search.index": {"status"}, "register.sitk": {"metric_values"},
+            **{op: {"seconds"} for op in ("train.vae", "train.gan", "train.dae", "train.rbm",
+                                          "train.unet", "train.classifier")}}
 
 
 def _close(a, b, op_id: str, key: str = "") -> bool:

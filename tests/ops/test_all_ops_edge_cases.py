@@ -57,8 +57,15 @@ HEADROOM = 1 << 30
 
 #: Ops whose models are not installed here (nothing runs them; see the module docstring).
 NOT_RUN = {"detect.faster_rcnn", "segment.mask_rcnn", "segment.semantic"}
+#: Training ops: their parameters' refusals are judged here like every op's, but running them at
+#: their bounds would train for hours (epochs up to 10,000); their own tests (tests/ops/train)
+#: run short trainings at small settings, the bounds that matter, resume and cancel.
+TRAINING = {s.id for s in api.list_operations() if s.editor.training is not None}
+NOT_RUN |= TRAINING
 #: Model ops (slow per call): only these valid images, besides their parameter cases.
-FEW = {"classify.imagenet", "detect.pose", "detect.text", "enhance.super_resolution",
+FEW = {"classify.imagenet", "classify.custom", "detect.pose", "detect.text",
+       "enhance.super_resolution", "enhance.denoise_autoencoder", "generate.colorize",
+       "segment.unet",
        "faces.align", "faces.detect", "faces.embed", "faces.landmarks", "faces.morph",
        "faces.overlay", "faces.recognize"}
 FEW_IMAGES = ("1x1", "rgba")
