@@ -10,6 +10,23 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_user_data(tmp_path_factory):
+    """No test writes into the real user's data folders: the model store's user folder
+    (``$XDG_DATA_HOME/imgstudio/models``, where a training with no ``output`` registers its model)
+    and the torch hub cache point into a session temporary folder, for child processes too."""
+    root = tmp_path_factory.mktemp("user-data")
+    saved = {k: os.environ.get(k) for k in ("XDG_DATA_HOME", "TORCH_HOME")}
+    os.environ["XDG_DATA_HOME"] = str(root / "data")
+    os.environ["TORCH_HOME"] = str(root / "torch")
+    yield root
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def astronaut_small() -> np.ndarray:
     """A 64×96 RGB uint8 crop of skimage's astronaut: real content, fast to process."""

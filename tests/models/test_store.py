@@ -47,10 +47,14 @@ def test_manifest_entries_are_complete_and_unique():
     assert len(names) == len(set(names))
     for info in store.manifest().values():
         assert info.format in store.FORMATS, info.name
+        assert info.licence and info.source and info.file, info.name
+        if not (info.package or info.shipped or info.torchvision):
+            # bring your own (zhang-eccv16): no digest known here; the card written at import
+            # records the file's, and the entry says how to import it
+            assert info.sha256 == "" and info.install.startswith("imgstudio models import "), info.name
+            continue
         assert all(c in "0123456789abcdef" for c in info.sha256), info.name
         assert len(info.sha256) == 64 or (info.torchvision and len(info.sha256) == 8), info.name
-        assert info.licence and info.source and info.file, info.name
-        assert info.package or info.shipped or info.torchvision, info.name
         if info.torchvision:  # torchvision names carry the digest prefix torch.hub checks
             assert info.file.rsplit("-", 1)[1].startswith(info.sha256)
 
