@@ -107,7 +107,8 @@ def _resize_stack(x: np.ndarray, size: int | None) -> np.ndarray:
     return np.stack([cv2.resize(im, (size, size), interpolation=inter) for im in x])
 
 
-def _unit(image: np.ndarray, colour: bool) -> np.ndarray:
+def unit_image(image: np.ndarray, colour: bool) -> np.ndarray:
+    """An image as float32 [0, 1]: RGB (grey repeated, alpha dropped) or grey (BT.601)."""
     from imgstudio.ops._pixels import as_unit, colour_part, grey_unit
 
     if colour:
@@ -118,7 +119,8 @@ def _unit(image: np.ndarray, colour: bool) -> np.ndarray:
     return grey_unit(image, np.float32)
 
 
-def _image_files(folder: Path) -> list[Path]:
+def image_files(folder: Path) -> list[Path]:
+    """The image files under ``folder`` (sub-folders too, hidden ones skipped), sorted."""
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
@@ -145,14 +147,14 @@ def load_images(dataset: str, *, size: int | None = None, colour: bool = False,
         if not folder.is_dir():
             raise ValueError(f"{param} must be one of {', '.join(BUILTIN)} or a folder of images; "
                              f"{name!r} is neither")
-        files = _image_files(folder)
+        files = image_files(folder)
         if not files:
             raise ValueError(f"{param}: no images in folder {folder}")
         if limit is not None:
             files = files[:limit]
         if size is None:
             raise ValueError(f"{param}: a folder dataset needs an image size")
-        x = np.stack([_resize_stack(_unit(load_image(str(p)), colour)[None], size)[0] for p in files])
+        x = np.stack([_resize_stack(unit_image(load_image(str(p)), colour)[None], size)[0] for p in files])
         return Images(x.astype(np.float32), None, (), f"folder {folder} ({len(files)} images)",
                       [str(p) for p in files])
     if limit is not None:
@@ -173,7 +175,7 @@ def load_classes(folder: Path, *, param: str = "folder") -> tuple[list[Path], np
     files: list[Path] = []
     ids: list[int] = []
     for k, cname in enumerate(classes):
-        found = _image_files(folder / cname)
+        found = image_files(folder / cname)
         files += found
         ids += [k] * len(found)
     counts = np.bincount(np.asarray(ids, dtype=np.int64), minlength=len(classes))
@@ -355,7 +357,8 @@ def fit(session: Session, *, epochs: int, checkpoint: Path, resume: bool, run_ep
             session.history.setdefault("seconds", []).append(round(time.perf_counter() - started, 3))
             save_checkpoint(checkpoint, session.state())
             shown = ", ".join(f"{k} {v:.4g}" for k, v in measures.items())
-            report: dict[str, Any] = {"epoch": e, "epochs": epochs, **{k: float(v) for k, v in measures.items()}}
+            report: dict[str, Any] = {"epoch": e, "epochs": epochs, "checkpoint": str(checkpoint),
+                                      **{k: float(v) for k, v in measures.items()}}
             if preview is not None:
                 for module in session.modules.values():
                     module.eval()

@@ -94,7 +94,7 @@ def _images(dataset: str, limit: int | None) -> tuple[list[np.ndarray], str]:
     if not folder.is_dir():
         raise ValueError(f"dataset must be one of {', '.join(BUILTIN)} or a folder of images; "
                          f"{name!r} is neither")
-    files = tr._image_files(folder)
+    files = tr.image_files(folder)
     if not files:
         raise ValueError(f"dataset: no images in folder {folder}")
     files = files[:limit] if limit else files
@@ -103,7 +103,7 @@ def _images(dataset: str, limit: int | None) -> tuple[list[np.ndarray], str]:
     out = []
     for path in files:
         try:
-            out.append(tr._unit(load_image(str(path)), False))
+            out.append(tr.unit_image(load_image(str(path)), False))
         except (OSError, ValueError) as exc:
             raise ValueError(f"dataset: cannot read {path} ({exc})") from None
     return out, f"folder {folder} ({len(files)} images, grey)"
