@@ -75,3 +75,35 @@ print(json.dumps({{"ops": ops, "invert": int(out[0, 0]), "rc": rc}}))
     assert result["invert"] == 255 and result["rc"] == 2
     error = proc.stderr.strip()
     assert error.count("\n") == 0 and "imgstudio[dl]" in error
+
+
+#: The training and generative ops (no layer input, or one), with the parameters of a short run.
+TORCH_OPS = {
+    "generate.gan_sample": ((), {}), "generate.vae_sample": ((), {}),
+    "generate.vae_interpolate": (("image", "image"), {}), "generate.colorize": (("image",), {}),
+    "enhance.denoise_autoencoder": (("image",), {}), "segment.unet": (("image",), {}),
+    "train.vae": ((), {"epochs": 1, "limit": 8}), "train.gan": ((), {"epochs": 1, "limit": 8}),
+    "train.dae": ((), {"epochs": 1, "limit": 8}), "train.unet": ((), {"epochs": 1, "samples": 4}),
+}
+
+
+def test_training_and_generative_ops_name_the_missing_extra(tmp_path):
+    out = str(tmp_path / "m.pt")
+    cases = {op: (inputs, {**params, "output": out} if op.startswith("train.") else params)
+             for op, (inputs, params) in TORCH_OPS.items()}
+    body = f"""
+import numpy as np, imgstudio.api as api
+image = np.zeros((32, 32), np.uint8)
+for op_id, (inputs, params) in {cases!r}.items():
+    layers = dict(zip(inputs and ("image", "other"), [image] * len(inputs)))
+    try:
+        api.run(op_id, **layers, **params)
+    except api.MissingExtraError as exc:
+        print(op_id, "|", exc.command)
+"""
+    proc = run_blocked("torch,torchvision", body)
+    assert proc.returncode == 0, proc.stderr
+    lines = dict(line.split(" | ") for line in proc.stdout.strip().splitlines())
+    assert set(lines) == set(TORCH_OPS)
+    assert all("imgstudio[dl]" in command for command in lines.values())
+    assert not (tmp_path / "m.pt").exists()
