@@ -13,7 +13,15 @@ and the op declares it here:
 - on the op, as ``@operation(..., editor=Editor(...))``: the preview policy and pixel budget,
   whether it is a geometry op, the ``(x, y)`` parameters placed with the canvas's Place tool,
   its views (:class:`HistogramMarker`, :class:`HistogramOverlay`, :class:`Spectrum`), its
-  :class:`Wizard` and, for an op that trains a model, its :class:`Training`.
+  :class:`Wizard` and, for an op that trains a model, its :class:`Training`;
+- on the op too, how its optional layer inputs relate to its parameters:
+  ``applies={"min_distance": Without("markers")}`` (:class:`With`, :class:`Without`): the
+  parameter only matters while that input is given (absent), so the form hides it otherwise;
+  ``prefill=("image",)``: the optional input starts on a suitable layer rather than on
+  "(none)" (the layer the main input was made from, else the document's only layer of that
+  kind; see :class:`Editor`); ``needs={"image": Needs("properties", parts)}``
+  (:class:`Needs`): which parts of a parameter's value need the input, so that while it is
+  "(none)" the form, and the status after Apply, say what is left out.
 
 Functions declared here (markers, rings, spectra, wizard steps) belong to the op's module and
 are plain numpy code: the GUI calls them through the spec, never by importing ``imgstudio.ops``.
@@ -21,7 +29,7 @@ are plain numpy code: the GUI calls them through the spec, never by importing ``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -124,6 +132,51 @@ class Training:
 
 
 @dataclass(frozen=True)
+class With:
+    """``Editor.applies`` condition: the parameter applies only while the layer input
+    ``input`` is given."""
+
+    input: str
+
+    def holds(self, given: Collection[str]) -> bool:
+        """Whether the parameter applies when the inputs named ``given`` have a layer."""
+        return self.input in given
+
+
+@dataclass(frozen=True)
+class Without:
+    """``Editor.applies`` condition: the parameter applies only while the layer input
+    ``input`` is absent (e.g. the automatic markers' settings of a watershed)."""
+
+    input: str
+
+    def holds(self, given: Collection[str]) -> bool:
+        """Whether the parameter applies when the inputs named ``given`` have a layer."""
+        return self.input not in given
+
+
+Condition = With | Without
+
+
+@dataclass(frozen=True)
+class Needs:
+    """``Editor.needs`` entry of an optional layer input: ``parts(value)`` lists the parts of
+    the parameter ``param``'s value that need the input (the intensity properties of a
+    property list); while the input is "(none)" the form notes them."""
+
+    param: str
+    parts: Callable[[Any], Sequence[str]]
+
+    def missing(self, value: Any) -> list[str]:
+        """The parts of ``value`` that need the input; [] for a value the op will reject
+        anyway (the op names the problem then)."""
+        try:
+            return list(self.parts(value))
+        except (TypeError, ValueError):
+            return []
+
+
+@dataclass(frozen=True)
 class Editor:
     """An op's editor behaviour (all optional; the defaults suit a per-pixel filter).
 
@@ -151,6 +204,15 @@ class Editor:
     wizard : Wizard, optional
     training : Training, optional
         The op trains a model and is run from the Training dock (see :class:`Training`).
+    applies : mapping of str to With or Without
+        Parameter → the layer input it depends on: shown only while :meth:`applies_to` says
+        so (hidden, yet still passed with its value: the op ignores it).
+    prefill : tuple of str
+        Optional layer inputs that start on a layer instead of "(none)": the layer the main
+        input was made from when its name says so (a result named "Watershed of Blobs" was made
+        from "Blobs"), else the only layer of the input's kind; "(none)" when neither is known.
+    needs : mapping of str to Needs
+        Optional layer input → what of a parameter's value needs it (see :class:`Needs`).
     """
 
     preview: PreviewMode = "auto"
@@ -161,6 +223,9 @@ class Editor:
     views: tuple[View, ...] = ()
     wizard: Wizard | None = None
     training: Training | None = None
+    applies: Mapping[str, Condition] = field(default_factory=dict)
+    prefill: tuple[str, ...] = ()
+    needs: Mapping[str, Needs] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.preview not in PREVIEW_MODES:
@@ -173,6 +238,28 @@ class Editor:
         if self.region is not None and len(self.region) != 4:
             raise ValueError("region must name four parameters (x, y, width, height); "
                              f"got {self.region!r}")
+        for name, condition in self.applies.items():
+            if not isinstance(condition, (With, Without)):
+                raise ValueError(f"applies[{name!r}] must be With(input) or Without(input); "
+                                 f"got {condition!r}")
+
+    def applies_to(self, param: str, given: Collection[str]) -> bool:
+        """Whether ``param`` matters when the layer inputs named ``given`` have a layer."""
+        condition = self.applies.get(param)
+        return condition is None or condition.holds(given)
+
+    def left_out(self, values: Mapping[str, Any], given: Collection[str]) -> list[str]:
+        """One line per optional input that is absent although ``values`` ask for it, e.g.
+        "mean_intensity needs an image: none chosen"."""
+        lines = []
+        for name, needs in self.needs.items():
+            parts = [] if name in given else needs.missing(values.get(needs.param))
+            if parts:
+                verb = "needs" if len(parts) == 1 else "need"
+                article = "an" if name[:1].lower() in "aeiou" else "a"
+                lines.append(f"{', '.join(parts)} {verb} {article} {name.replace('_', ' ')}: "
+                             "none chosen")
+        return lines
 
     def view(self, kind: type) -> Any:
         """The declared view of type ``kind``, or None."""

@@ -354,9 +354,22 @@ def _check_editor(op_id: str, editor: Editor, inputs: list[InputSpec],
             raise TypeError(f"operation {op_id}: position parameter {pname!r} must be an int "
                             "or float parameter")
     overlay = editor.view(HistogramOverlay)
+    input_names = {i.name for i in inputs}
     for iname in overlay.inputs if overlay is not None else ():
-        if iname not in {i.name for i in inputs}:
+        if iname not in input_names:
             raise TypeError(f"operation {op_id}: HistogramOverlay names no input {iname!r}")
+    for pname, condition in editor.applies.items():
+        if pname not in names or condition.input not in input_names:
+            raise TypeError(f"operation {op_id}: applies[{pname!r}] must name a parameter and "
+                            f"a layer input; got {condition!r}")
+    optional = {i.name for i in inputs if i.optional}
+    for iname in editor.prefill:
+        if iname not in optional:
+            raise TypeError(f"operation {op_id}: prefill names no optional input {iname!r}")
+    for iname, needs in editor.needs.items():
+        if iname not in optional or needs.param not in names:
+            raise TypeError(f"operation {op_id}: needs[{iname!r}] must name an optional input "
+                            f"and a parameter; got {needs.param!r}")
 
 
 def build_spec(

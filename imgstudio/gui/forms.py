@@ -6,7 +6,15 @@ when none fits, one entry here); a kind whose editor is missing is a ``TypeError
 form is built. Layer inputs other than the first (the active layer is ``image``) become layer
 pickers filtered by kind and kept in sync with the document; each starts on
 :func:`default_layer` (a layer named like the input, else for seeds/markers/masks the active
-or newest layer of that kind; optional inputs on "(none)").
+or newest layer of that kind; optional inputs on "(none)", unless the op declares
+``Editor(prefill=...)``: then on the layer the active one was made from, else on the only
+layer of that kind).
+
+What the op declares about its inputs and parameters (:class:`~imgstudio.core.editor.Editor`)
+shapes the form as the user picks layers: a parameter declared ``applies={name: With(input)}``
+(or ``Without``) is hidden while it does not apply (its value is still passed; the op ignores
+it), and an optional input left at "(none)" although a parameter asks for it
+(``Editor.needs``) gets a note under the form ("mean_intensity needs an image: none chosen").
 
 ==========  ===========================================================================
 editor      widgets (kinds)
@@ -30,6 +38,7 @@ checked means ``None`` and disables the editor. For str/path/floats an empty fie
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -59,11 +68,12 @@ class _LayerPicker:
     """A combo box (or a checkable list for ``many``) of the document's layers of one kind."""
 
     def __init__(self, ispec: InputSpec, document: Document, notify: Callable[[], None],
-                 first_kind: LayerKind | None = None) -> None:
+                 first_kind: LayerKind | None = None, prefill: bool = False) -> None:
         self.ispec = ispec
         self.document = document
         self.notify = notify
         self.first_kind = first_kind
+        self.prefill = prefill
         self.widget: QComboBox | QListWidget
         if ispec.many:
             self.widget = QListWidget()
@@ -78,7 +88,7 @@ class _LayerPicker:
             candidates = document.of_kind(ispec.kind)
             chosen = [] if ispec.optional else [x for x in candidates if x is not active]
         else:
-            chosen = default_layer(ispec, document, first_kind)
+            chosen = default_layer(ispec, document, first_kind, prefill)
         self.refill(chosen)
 
     def layers(self) -> list[Layer]:
@@ -137,7 +147,7 @@ class _LayerPicker:
         elif alive or self.ispec.optional:
             self.refill(alive[0] if alive else None)
         else:  # a required input that had no layer (or lost it) takes the default again
-            self.refill(default_layer(self.ispec, self.document, self.first_kind))
+            self.refill(default_layer(self.ispec, self.document, self.first_kind, self.prefill))
         if self.chosen_ids() != before:
             self.notify()
 
@@ -150,22 +160,37 @@ def _named_like(layer: Layer, ispec: InputSpec) -> bool:
     return word in layer.name.lower()
 
 
+def _made_from(layer: Layer | None, candidates: list[Layer]) -> Layer | None:
+    """The candidate ``layer`` was made from, as its name tells ("Watershed of Blobs 2" was
+    made from "Blobs"), or None."""
+    if layer is None or " of " not in layer.name:
+        return None
+    source = layer.name.split(" of ", 1)[1]
+    trimmed = re.sub(r" \d+$", "", source)
+    return next((x for x in candidates if x is not layer and x.name in (source, trimmed)), None)
+
+
 def default_layer(ispec: InputSpec, document: Document,
-                  first_kind: LayerKind | None = None) -> Layer | None:
+                  first_kind: LayerKind | None = None, prefill: bool = False) -> Layer | None:
     """The layer a single-layer picker starts on (``first_kind``: the kind of the op's first
     input, the active layer).
 
     A layer named like the input (its name or singular) wins: the active one, else the
-    topmost. Otherwise an optional input starts on
-    (none), and a required one on, for an input of the first input's kind (a reference image),
-    the bottom-most layer other than the active one; for another kind (seeds, markers), the
-    active layer when it is of that kind (being painted), else the topmost, usually the newest.
+    topmost. Otherwise an optional input starts on (none), unless ``prefill`` (declared by
+    the op): then on the layer the active one was made from, else on the only layer of its
+    kind. A required one starts, for an input of the first input's kind (a reference image),
+    on the bottom-most layer other than the active one; for another kind (seeds, markers), on
+    the active layer when it is of that kind (being painted), else the topmost, usually the
+    newest.
     """
     active = document.active
     candidates = document.of_kind(ispec.kind)
     named = [x for x in candidates if _named_like(x, ispec)]
     if named:
         return active if active in named else named[-1]
+    if ispec.optional and prefill:
+        source = _made_from(active, candidates)
+        return source or (candidates[0] if len(candidates) == 1 else None)
     if ispec.optional or not candidates:
         return None
     if ispec.kind == first_kind:
@@ -192,13 +217,15 @@ class ParamForm(QWidget):
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         layout.setFormAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         layout.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._layout = layout
         self.pickers: dict[str, _LayerPicker] = {}
         # The active layer is the first input, except a list input (frames, images to stack):
         # that one is picked here like the others.
         shown = [i for n, i in enumerate(spec.inputs) if n > 0 or i.many]
         for ispec in shown:
             first_kind = spec.inputs[0].kind if spec.inputs else None
-            picker = _LayerPicker(ispec, document, self._notify, first_kind)
+            picker = _LayerPicker(ispec, document, self._notify, first_kind,
+                                  ispec.name in spec.editor.prefill)
             self.pickers[ispec.name] = picker
             label = QLabel(f"{label_for(ispec.name)} ({ispec.kind.value})")
             label.setToolTip(picker.widget.toolTip())
@@ -217,6 +244,10 @@ class ParamForm(QWidget):
             layout.addRow(label, field.widget)
         if not self.pickers and not self.fields:
             layout.addRow(QLabel("This operation has no parameters."))
+        self.note_label = QLabel("")
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet("color: #d9a400;")
+        layout.addRow(self.note_label)
         self._link = ModelLink(self, [(document.layer_inserted, self._on_layers),
                                       (document.layer_removed, self._on_layers)])
         self._named: set[str] = set()
@@ -224,6 +255,7 @@ class ParamForm(QWidget):
         self._watch_names()
         self._restore()
         self._quiet -= 1
+        self._follow_inputs()
 
     # -- values -------------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -245,6 +277,7 @@ class ParamForm(QWidget):
                 self.fields[name].set(None if value is None and p.optional else p.coerce(value))
         finally:
             self._quiet -= 1
+        self._follow_inputs()
 
     def set_inputs(self, inputs: dict[str, Any]) -> None:
         """Pick layers (objects or names; a list for ``many`` inputs) without emitting."""
@@ -254,11 +287,39 @@ class ParamForm(QWidget):
                 self.pickers[name].set(value)
         finally:
             self._quiet -= 1
+        self._follow_inputs()
 
     def reset(self) -> None:
         """Back to the spec's defaults; emits ``changed`` once."""
         self.set_values({p.name: initial_value(p) for p in self.spec.params})
         self.changed.emit()
+
+    def given(self) -> set[str]:
+        """The layer inputs that have a layer (the first input, the active layer, always)."""
+        names = {i.name for n, i in enumerate(self.spec.inputs) if n == 0 and not i.many}
+        return names | {name for name, picker in self.pickers.items() if picker.chosen_ids()}
+
+    def is_shown(self, name: str) -> bool:
+        """Whether the row of parameter or input ``name`` is shown (see ``Editor.applies``)."""
+        widget = self.pickers[name].widget if name in self.pickers else self.fields[name].widget
+        return self._layout.isRowVisible(widget)
+
+    def left_out(self) -> list[str]:
+        """What the current values ask of inputs left at "(none)" (``Editor.needs``), one
+        line each; also shown under the form."""
+        return self.spec.editor.left_out(self.values(), self.given())
+
+    def _follow_inputs(self) -> None:
+        """Hide the parameters that do not apply to the inputs given; update the note."""
+        if not hasattr(self, "note_label"):  # the rows are still being built
+            return
+        given = self.given()
+        for name, field in self.fields.items():
+            self._layout.setRowVisible(field.widget,
+                                       self.spec.editor.applies_to(name, given))
+        lines = self.left_out()
+        self.note_label.setText("\n".join(lines))
+        self._layout.setRowVisible(self.note_label, bool(lines))
 
     def widget_for(self, name: str, part: str = "editor") -> QWidget:
         """The widget of a parameter (``part``: editor, slider, auto, button) or layer input."""
@@ -283,6 +344,7 @@ class ParamForm(QWidget):
 
     # -- document sync ------------------------------------------------------------------------
     def _notify(self) -> None:
+        self._follow_inputs()
         if not self._quiet:
             self.changed.emit()
 
@@ -296,11 +358,13 @@ class ParamForm(QWidget):
         self._watch_names()
         for picker in self.pickers.values():
             picker.sync()
+        self._follow_inputs()
 
     def _on_property(self, _layer: Layer, name: str) -> None:
         if name == "name":
             for picker in self.pickers.values():
                 picker.sync()
+            self._follow_inputs()
 
     def detach(self) -> None:
         """Stop following the document (the form is being dropped)."""

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import numpy as np
 
-from imgstudio.core.editor import Aligned
+from imgstudio.core.editor import Aligned, Editor, Needs
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import (
@@ -61,7 +61,18 @@ def _parse_properties(properties: str) -> list[str]:
 DEFAULT_PROPERTIES = "area,centroid,bbox,mean_intensity"
 
 
-@operation("measure.regions", title="Measure regions", menu="Analyze/Measure")
+def intensity_properties(properties: str) -> list[str]:
+    """The properties of a ``measure.regions`` list that need an intensity image
+    (``ValueError`` for an invalid list)."""
+    known = region_property_names()
+    return [p for p in _parse_properties(properties) if _needs_intensity(known[p])]
+
+
+# The image starts on the one the labels were made from (or the only image layer); left at
+# "(none)", the form says which properties need it.
+@operation("measure.regions", title="Measure regions", menu="Analyze/Measure",
+           editor=Editor(prefill=("image",),
+                         needs={"image": Needs("properties", intensity_properties)}))
 def regions(
     labels: Labels,
     *,
@@ -87,7 +98,8 @@ def regions(
     properties : str
         Comma-separated scikit-image property names (scalar or fixed-size ones such as area,
         perimeter, eccentricity, orientation, solidity, euler_number, moments_hu). ``label``
-        is always the first column. With the default and no image, mean_intensity is left out.
+        is always the first column. With the default and no image, mean_intensity is left out
+        (the editor's form and status say so); other intensity properties need the image.
 
     Returns
     -------

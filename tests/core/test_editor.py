@@ -115,3 +115,57 @@ def test_points_inputs_are_positions_not_aligned():
         return image
 
     assert not _spec(op).input("corners").aligned
+
+
+# -- parameters and optional inputs ----------------------------------------------------------------
+def test_applies_hides_a_parameter_by_whether_an_input_is_given():
+    from imgstudio.core.editor import With, Without
+
+    editor = Editor(applies={"auto_size": Without("markers"), "spread": With("markers")})
+    assert editor.applies_to("auto_size", ()) and not editor.applies_to("auto_size", {"markers"})
+    assert editor.applies_to("spread", {"markers"}) and not editor.applies_to("spread", ())
+    assert editor.applies_to("undeclared", ())
+    with pytest.raises(ValueError, match="With"):
+        Editor(applies={"auto_size": "markers"})
+
+
+def test_needs_names_what_an_absent_input_leaves_out():
+    from imgstudio.core.editor import Needs
+
+    def parts(text):
+        if not isinstance(text, str):
+            raise ValueError("not a list")
+        return [p for p in text.split(",") if "intensity" in p]
+
+    editor = Editor(needs={"image": Needs("properties", parts)})
+    assert editor.left_out({"properties": "area,mean_intensity"}, ()) == [
+        "mean_intensity needs an image: none chosen"]
+    assert editor.left_out({"properties": "mean_intensity,max_intensity"}, ()) == [
+        "mean_intensity, max_intensity need an image: none chosen"]
+    assert editor.left_out({"properties": "area,mean_intensity"}, {"image"}) == []
+    assert editor.left_out({"properties": 3}, ()) == []  # the op names a bad value itself
+
+
+def test_declared_conditions_name_real_parameters_and_inputs():
+    """``applies``, ``prefill`` and ``needs`` of every registered op name what it has."""
+    declared = 0
+    for spec in api.list_operations():
+        editor = spec.editor
+        inputs = {i.name: i for i in spec.inputs}
+        params = {p.name for p in spec.params}
+        for pname, condition in editor.applies.items():
+            assert pname in params and condition.input in inputs, (spec.id, pname)
+            declared += 1
+        for iname in editor.prefill:
+            assert iname in inputs and inputs[iname].optional, (spec.id, iname)
+        for iname, needs in editor.needs.items():
+            assert iname in inputs and needs.param in params, (spec.id, iname)
+    assert declared >= 2
+    watershed = api.get_operation("segment.watershed").editor
+    assert not watershed.applies_to("min_distance", {"image", "markers"})
+    assert not watershed.applies_to("footprint", {"image", "markers"})
+    assert watershed.applies_to("compactness", {"image", "markers"})
+    regions = api.get_operation("measure.regions").editor
+    assert regions.prefill == ("image",)
+    assert regions.left_out({"properties": "area,centroid,bbox,mean_intensity"}, {"labels"}) == [
+        "mean_intensity needs an image: none chosen"]

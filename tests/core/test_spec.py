@@ -125,13 +125,15 @@ def test_spec_to_json_is_plain_json(spec):
     assert data["output"] == {"kind": "image"}
 
 
-def test_function_is_returned_unchanged_by_the_decorator():
+def test_function_is_returned_unchanged_by_the_decorator(monkeypatch):
+    from imgstudio.core import spec
     from imgstudio.core.spec import operation
 
     def f(image: Image) -> Image:
         """Identity."""
         return image
 
+    monkeypatch.setattr(spec, "_PENDING", {})  # never registered for the other tests
     assert operation("test.identity_unchanged")(f) is f
 
 
@@ -201,3 +203,20 @@ def test_every_registered_parameter_and_input_is_documented():
     missing = [(s.id, p.name) for s in api.list_operations() for p in s.params if not p.doc]
     missing += [(s.id, i.name) for s in api.list_operations() for i in s.inputs if not i.doc]
     assert missing == []
+
+
+def test_editor_declarations_must_name_real_parameters_and_inputs():
+    from imgstudio.core.editor import Editor, Needs, Without
+
+    def op(image: Image, markers: Labels | None = None, *, spread: float = 1.0) -> Image:
+        """Test op."""
+        return image
+
+    build_spec(op, "test.fine", editor=Editor(applies={"spread": Without("markers")},
+                                              prefill=("markers",)))
+    for editor, word in ((Editor(applies={"spread": Without("seeds")}), "applies"),
+                         (Editor(applies={"sigma": Without("markers")}), "applies"),
+                         (Editor(prefill=("image",)), "prefill"),
+                         (Editor(needs={"markers": Needs("sigma", list)}), "needs")):
+        with pytest.raises(TypeError, match=word):
+            build_spec(op, "test.bad", editor=editor)

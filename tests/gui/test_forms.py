@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 import imgstudio.api as api
 from imgstudio.core.document import ImageLayer, LabelsLayer, PointsLayer
 from imgstudio.core.spec import ParamSpec, build_spec
-from imgstudio.core.types import Color
+from imgstudio.core.types import Color, Image
 from imgstudio.gui.forms import NONE_TEXT, ParamForm
 from tests.gui.helpers import Mode, every_kind, type_into
 
@@ -259,3 +259,27 @@ def test_every_parameter_kind_has_an_editor():
     from imgstudio.gui.form_fields import FIELD_TYPES
 
     assert {kind.widget for kind in KINDS.values()} <= set(FIELD_TYPES)
+
+
+def _with_reference(image: Image, reference: Image | None = None, *, strength: float = 1.0,
+                    blend: float = 0.5) -> Image:
+    """A test op whose ``blend`` applies only with a reference."""
+    return image
+
+
+def test_a_parameter_declared_with_an_input_shows_only_while_it_is_picked(
+        qtbot, document, settings):
+    from imgstudio.core.editor import Editor, With
+
+    spec = build_spec(_with_reference, "test.with_reference",
+                      editor=Editor(applies={"blend": With("reference")}))
+    form = make_form(qtbot, spec, document, settings)
+    combo = form.widget_for("reference")
+    assert combo.currentText() == NONE_TEXT
+    assert not form.is_shown("blend") and not form.widget_for("blend").isVisible()
+    assert form.is_shown("strength")
+    combo.setCurrentIndex(combo.findText("small"))
+    assert form.is_shown("blend") and form.widget_for("blend").isVisible()
+    assert set(form.values()) == {"strength", "blend"}  # hidden or not, every value is passed
+    form.set_inputs({"reference": None})
+    assert not form.is_shown("blend")

@@ -1,6 +1,8 @@
 """The Operation dock: the form of the chosen operation, live preview, Apply and Cancel.
 
-Apply validates on the UI thread (an :class:`~imgstudio.core.invoke.Invocation`), runs
+The form hides the parameters that do not apply to the inputs chosen and notes what an input
+left at "(none)" leaves out (as the op declares, see :mod:`imgstudio.gui.forms`); the status
+after Apply repeats that note. Apply validates on the UI thread (an :class:`~imgstudio.core.invoke.Invocation`), runs
 :func:`~imgstudio.core.apply.prepare_invocation` (the op and the diff of its history command)
 in a worker and, back on the UI thread, records it with
 :func:`~imgstudio.core.apply.commit` (one history step). A failed or cancelled job, or one
@@ -45,7 +47,14 @@ from imgstudio.core.workspace import Workspace
 from imgstudio.gui.debounce import debounce_timer
 from imgstudio.gui.forms import ParamForm, remember_values
 from imgstudio.gui.panels import ModelLink
-from imgstudio.gui.preview import PreviewResult, PreviewTarget, Proxy, make_proxy, trim
+from imgstudio.gui.preview import (
+    PreviewResult,
+    PreviewTarget,
+    Proxy,
+    make_proxy,
+    screen_zoom,
+    trim,
+)
 from imgstudio.gui.workers import Job, JobManager
 
 PREVIEW_DEBOUNCE_MS = 150
@@ -59,6 +68,7 @@ class _ApplyContext:
     job: Job | None = None
     cancel_requested: bool = False
     layer_edited: bool = False
+    left_out: tuple[str, ...] = ()
 
 
 @dataclass
@@ -103,6 +113,12 @@ def _one_line(spec: OperationSpec, exc: BaseException) -> str:
     if not isinstance(exc, ValueError):
         text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return f"{spec.title} ({spec.id}): {text}"
+
+
+def applied_status(spec: OperationSpec, left_out: tuple[str, ...] = ()) -> str:
+    """The status after Apply, naming what was left out for an input left at "(none)"."""
+    text = f"Applied {spec.title}"
+    return text + (". Left out: " + "; ".join(left_out) if left_out else "")
 
 
 class OperationPanel(QWidget):
@@ -250,7 +266,7 @@ class OperationPanel(QWidget):
             return
         self._cancel_preview_job()
         layer = checked.layer
-        self._apply = ctx = _ApplyContext(spec, layer, values)
+        self._apply = ctx = _ApplyContext(spec, layer, values, left_out=tuple(form.left_out()))
         if layer is not None:
             layer.data_changed.connect(self._on_target_edited)
         self.progress_bar.setValue(0)
@@ -370,7 +386,7 @@ class OperationPanel(QWidget):
         self.applied.emit(prepared)
         if spec.output.kind == "result":
             self.result_ready.emit(prepared.result)
-        self._finish_apply(f"Applied {spec.title}")
+        self._finish_apply(applied_status(spec, ctx.left_out))
 
     def _on_apply_error(self, exc: BaseException) -> None:
         ctx = self._apply
@@ -400,7 +416,7 @@ class OperationPanel(QWidget):
         layer, invocation = checked.layer, checked.invocation
         assert layer is not None
         region = self.preview_target.visible_region() if self.preview_target else None
-        proxy = make_proxy(spec, invocation.inputs, region)
+        proxy = make_proxy(spec, invocation.inputs, region, screen_zoom(self.preview_target))
         source = proxy.inputs[spec.inputs[0].name]
 
         def work(progress: Progress) -> tuple[int, Any, Any]:

@@ -1,11 +1,17 @@
 """Face morph wizard pages 3 and 4: the landmarks of both faces (detected, dragged, placed by
-hand, loaded and saved) and the triangulation of their average shape."""
+hand, loaded and saved) and the triangulation of their average shape.
+
+On the landmarks page every point edit (a drag, an added or removed point, Load, Clear) is one
+step of the wizard's own undo history: Ctrl+Z takes it back, Ctrl+Shift+Z or Ctrl+Y does it
+again (the Undo and Redo buttons too); detected landmarks start a fresh history. A point
+selected on one face is selected, ringed and numbered, on the other face too (same index)."""
 
 from __future__ import annotations
 
 import os
 
 import numpy as np
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -35,6 +41,8 @@ from imgstudio.gui.wizards.morph_session import (
 from imgstudio.gui.workers import JobManager
 
 POINTS_FILTER = "Point files (*.txt);;All files (*)"
+UNDO_KEYS = ("Ctrl+Z",)
+REDO_KEYS = ("Ctrl+Shift+Z", "Ctrl+Y")
 
 
 class LandmarksPage(JobPage):
@@ -43,7 +51,8 @@ class LandmarksPage(JobPage):
     def __init__(self, session: MorphSession, jobs: JobManager,
                  parent: QWidget | None = None) -> None:
         super().__init__(session, jobs, "Landmarks",
-                         "Drag a point to correct it; right-click removes one. For faces the "
+                         "Drag a point to correct it (Ctrl+Z undoes); right-click removes one. "
+                         "A point picked on one face is ringed on both. For faces the "
                          "detector cannot read, choose “Add points” and click the same features "
                          "in the same order on A and on B.", parent)
         self.drag_radio, self.add_radio = radio_buttons(self, "Drag points",
@@ -58,6 +67,16 @@ class LandmarksPage(JobPage):
         self.zoom_check.setChecked(True)
         self.zoom_check.toggled.connect(lambda _on: self._zoom())
         mode_row.addWidget(self.zoom_check)
+        self.undo_button = QPushButton("Undo", self)
+        self.undo_button.setToolTip("Undo the last point edit (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.undo)
+        self.redo_button = QPushButton("Redo", self)
+        self.redo_button.setToolTip("Redo the point edit undone (Ctrl+Shift+Z, Ctrl+Y)")
+        self.redo_button.clicked.connect(self.redo)
+        mode_row.addWidget(self.undo_button)
+        mode_row.addWidget(self.redo_button)
+        self.shortcuts = [self._shortcut(k, self.undo) for k in UNDO_KEYS] + [
+            self._shortcut(k, self.redo) for k in REDO_KEYS]
         self.views: list[LandmarkView] = []
         self.counts: list[QLabel] = []
         row = QHBoxLayout()
@@ -66,6 +85,7 @@ class LandmarksPage(JobPage):
             col = QVBoxLayout(box)
             view = LandmarkView(self)
             view.points_changed.connect(lambda s=side: self._edited(s))
+            view.point_selected.connect(lambda k, s=side: self._selected(s, k))
             buttons = QHBoxLayout()
             count = QLabel("", self)
             buttons.addWidget(count, 1)
@@ -86,6 +106,11 @@ class LandmarksPage(JobPage):
         layout.addLayout(row, 1)
         layout.addWidget(self.status)
         layout.addWidget(self.slot)
+
+    def _shortcut(self, keys: str, slot) -> QShortcut:
+        shortcut = QShortcut(QKeySequence(keys), self)
+        shortcut.activated.connect(slot)
+        return shortcut
 
     # -- wizard hooks ---------------------------------------------------------------------------
     def initializePage(self) -> None:  # noqa: N802 - Qt override
@@ -120,19 +145,24 @@ class LandmarksPage(JobPage):
             if self.session.wants_landmarks(side) and key == (
                     self.session.image_versions[side], self.session.face[side]):
                 self._set_points(side, pts)
+                self.session.forget_edits()
         self._zoom()
         self._update()
 
-    def _set_points(self, side: int, points: np.ndarray) -> None:
-        """Give ``side`` these points (they are decided: no later detection replaces them)."""
-        self.session.set_points(side, points)
+    def _set_points(self, side: int, points: np.ndarray, edit: bool = False) -> None:
+        """Give ``side`` these points (they are decided: no later detection replaces them);
+        ``edit``: the user's, one step of the undo history."""
+        if edit:
+            self.session.edit_points(side, points)
+        else:
+            self.session.set_points(side, points)
         self.session.landmarks_key[side] = (self.session.image_versions[side],
                                             self.session.face[side])
         self.views[side].set_points(self.session.points[side])
 
     def _edited(self, side: int) -> None:
         try:
-            self._set_points(side, self.views[side].points())
+            self._set_points(side, self.views[side].points(), edit=True)
         except ValueError as exc:
             self._error(str(exc))
             self.views[side].set_points(self.session.points[side])
@@ -142,7 +172,7 @@ class LandmarksPage(JobPage):
     def load_points(self, path: str | os.PathLike[str], side: int | str) -> np.ndarray:
         """Read ``side``'s points from a text file (one ``x y`` a line); errors propagate."""
         side = side_index(side)
-        self._set_points(side, load_points_text(path))
+        self._set_points(side, load_points_text(path), edit=True)
         self._zoom(side)
         self._update()
         return self.session.points[side].copy()
@@ -163,8 +193,29 @@ class LandmarksPage(JobPage):
             attempt(lambda: self.save_points(path, side), self._error)
 
     def _clear(self, side: int) -> None:
-        self._set_points(side, np.zeros((0, 2)))
+        self._set_points(side, np.zeros((0, 2)), edit=True)
         self._update()
+
+    # -- undo and selection ---------------------------------------------------------------
+    def undo(self) -> None:
+        """Take back the last point edit (Ctrl+Z); nothing while landmarks are being found."""
+        if not self.slot.busy:
+            self._show_step(self.session.undo_points())
+
+    def redo(self) -> None:
+        """Do the undone point edit again (Ctrl+Shift+Z, Ctrl+Y)."""
+        if not self.slot.busy:
+            self._show_step(self.session.redo_points())
+
+    def _show_step(self, side: int | None) -> None:
+        if side is None:
+            return
+        self.views[side].set_points(self.session.points[side])
+        self._update()
+
+    def _selected(self, side: int, index: int) -> None:
+        """A point picked on one face is picked on the other (the same index)."""
+        self.views[1 - side].set_selected(index)
 
     # -- display ------------------------------------------------------------------------------
     def _zoom(self, side: int | None = None) -> None:
@@ -204,6 +255,8 @@ class LandmarksPage(JobPage):
             else:
                 hint = ""
             self.views[side].set_message(hint)
+        self.undo_button.setEnabled(session.can_undo() and not self.slot.busy)
+        self.redo_button.setEnabled(session.can_redo() and not self.slot.busy)
         problem = session.points_problem()
         self.status.setStyleSheet("")
         self.status.setText(problem or f"{len(session.points[A])} corresponding points. "

@@ -11,6 +11,16 @@ left click appends a point; the right button removes the point under the cursor;
 zooms around the cursor (:meth:`LandmarkView.zoom_to_points` frames the points). Points are
 kept inside the image. ``points_changed`` is emitted when a drag ends and after an add or a
 removal; ``point_dragged(index)`` while a point moves.
+
+Selection: pressing on a point (or adding one) selects it, pressing beside the points
+deselects; ``point_selected(index)`` (-1: none) lets the wizard select the same point on the
+other face. The selected point gets a ring and its number always.
+
+Numbers never overlap: they are placed one by one, the selected point's first, then the
+hovered one's, then in order, each beside its point at the first of four corners where it
+covers no number already placed and no other point; a number with no free corner is left
+out (the selected point's number shows even over other points). Zoomed out on a dense face
+only some numbers show; zoom in (the wheel) and they all do.
 """
 
 from __future__ import annotations
@@ -19,9 +29,12 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QFont,
+    QFontMetricsF,
     QImage,
     QMouseEvent,
     QPainter,
+    QPainterPath,
     QPaintEvent,
     QPen,
     QPixmap,
@@ -40,6 +53,13 @@ BOX_COLOR = QColor(80, 200, 255)
 CHOSEN_BOX_COLOR = QColor(255, 80, 80)
 TRIANGLE_COLOR = QColor(0, 255, 160, 190)
 DOT_COLOR = QColor(255, 210, 0)
+SELECTED_COLOR = QColor(255, 60, 60)
+NUMBER_COLOR = QColor(255, 235, 120)
+#: Point size of the numbers; gap (screen px) between a point's disc and its number.
+NUMBER_POINTS = 8.0
+NUMBER_GAP = 2.0
+#: Extra radius (screen px) of the ring around the selected point.
+SELECTED_RING = 4.0
 #: Zoom factor of one wheel step.
 WHEEL_ZOOM = 1.25
 
@@ -66,6 +86,7 @@ class LandmarkView(QWidget):
 
     points_changed = Signal()
     point_dragged = Signal(int)
+    point_selected = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,6 +109,7 @@ class LandmarkView(QWidget):
         self._region: tuple[float, float, float, float] | None = None
         self._drag: tuple[int, np.ndarray, tuple[float, float]] | None = None
         self._hover: int | None = None
+        self._selected: int | None = None
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(360, 360)
@@ -112,8 +134,26 @@ class LandmarkView(QWidget):
     def set_points(self, points: np.ndarray) -> None:
         self._points = np.array(points, dtype=float).reshape(-1, 2)
         self._drag = None
+        if self._hover is not None and self._hover >= len(self._points):
+            self._hover = None
         self.update()
 
+    # -- selection ----------------------------------------------------------------------------
+    def selected(self) -> int | None:
+        """Index of the selected point (also when that point does not exist here yet)."""
+        return self._selected
+
+    def set_selected(self, index: int | None) -> None:
+        """Select point ``index`` (None: none) without emitting ``point_selected``."""
+        index = None if index is None or index < 0 else int(index)
+        if index != self._selected:
+            self._selected = index
+            self.update()
+
+    def _select(self, index: int | None) -> None:
+        if index != self._selected:
+            self.set_selected(index)
+            self.point_selected.emit(-1 if index is None else index)
     def points(self) -> np.ndarray:
         return self._points.copy()
 
@@ -211,6 +251,9 @@ class LandmarkView(QWidget):
         if event.button() == Qt.MouseButton.RightButton and hit is not None:
             self._points = np.delete(self._points, hit, axis=0)
             self._hover = None
+            chosen = self._selected
+            if chosen is not None and chosen >= hit:
+                self._select(None if chosen == hit else chosen - 1)
             self.update()
             self.points_changed.emit()
         elif event.button() == Qt.MouseButton.LeftButton and self.add_mode:
@@ -218,10 +261,14 @@ class LandmarkView(QWidget):
             w, h = self.image_size
             if -0.5 <= x <= w - 0.5 and -0.5 <= y <= h - 0.5:
                 self._points = np.vstack([self._points, [self._clamp(x, y)]])
+                self._select(len(self._points) - 1)
                 self.update()
                 self.points_changed.emit()
         elif event.button() == Qt.MouseButton.LeftButton and hit is not None:
+            self._select(hit)
             self._drag = (hit, self._points[hit].copy(), self.map_to_image(pos))
+        elif event.button() == Qt.MouseButton.LeftButton:
+            self._select(None)
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
@@ -315,4 +362,74 @@ class LandmarkView(QWidget):
                 painter.drawEllipse(self.map_from_image(x, y), 2.5, 2.5)
         else:
             draw_points(painter, self._points, self._to_screen, highlight=self._hover,
-                        numbered=self.numbered)
+                        numbered=False)
+            self._paint_selected(painter)
+            if self.numbered:
+                self._paint_numbers(painter)
+
+    def _paint_selected(self, painter: QPainter) -> None:
+        k = self._selected
+        if k is None or k >= len(self._points):
+            return
+        c = self.map_from_image(*self._points[k])
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for color, width in ((QColor(255, 255, 255), 5.0), (SELECTED_COLOR, 2.5)):
+            painter.setPen(QPen(color, width))
+            painter.drawEllipse(c, POINT_RADIUS + SELECTED_RING, POINT_RADIUS + SELECTED_RING)
+
+    def _number_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(NUMBER_POINTS)
+        font.setBold(True)
+        return font
+
+    def number_rects(self) -> dict[int, QRectF]:
+        """Point index → the widget rectangle of its number, for the numbers drawn (no two
+        overlap, none covers a point; see the module docstring)."""
+        n = len(self._points)
+        if not self.numbered or self.point_style != "circles" or n == 0 or self._image is None:
+            return {}
+        metrics = QFontMetricsF(self._number_font())
+        centres = [self.map_from_image(x, y) for x, y in self._points]
+        area = QRectF(self.rect())
+        discs = [QRectF(c.x() - POINT_RADIUS, c.y() - POINT_RADIUS,
+                        2 * POINT_RADIUS, 2 * POINT_RADIUS) for c in centres]
+        shown = [k for k in range(n) if area.contains(centres[k])]
+        first = [k for k in (self._selected, self._hover) if k is not None and k in shown]
+        order = first + [k for k in shown if k not in first]
+        visible_discs = [discs[k] for k in shown]
+        placed: dict[int, QRectF] = {}
+        for k in order:
+            rect = self._free_corner(k, centres[k], metrics, placed, visible_discs, discs[k],
+                                     forced=k == self._selected)
+            if rect is not None:
+                placed[k] = rect
+        return placed
+
+    @staticmethod
+    def _free_corner(k: int, c: QPointF, metrics: QFontMetricsF, placed: dict[int, QRectF],
+                     discs: list[QRectF], own: QRectF, forced: bool = False) -> QRectF | None:
+        """The first corner beside point ``k`` where its number covers nothing drawn;
+        ``forced`` (the selected point, placed first): the first corner free of other points,
+        else the top right one even over points."""
+        w, h = metrics.horizontalAdvance(str(k + 1)) + 2, metrics.height()
+        r = POINT_RADIUS + NUMBER_GAP
+        corners = [QRectF(c.x() + dx, c.y() + dy, w, h)
+                   for dx, dy in ((r, -r - h), (r, r), (-r - w, -r - h), (-r - w, r))]
+        for rect in corners:
+            if any(rect.intersects(o) for o in placed.values()):
+                continue
+            if any(rect.intersects(d) for d in discs if d is not own):
+                continue
+            return rect
+        return corners[0] if forced and not placed else None
+
+    def _paint_numbers(self, painter: QPainter) -> None:
+        font = self._number_font()
+        painter.setFont(font)
+        ascent = QFontMetricsF(font).ascent()
+        for k, rect in self.number_rects().items():
+            path = QPainterPath()
+            path.addText(QPointF(rect.left() + 1, rect.top() + ascent), font, str(k + 1))
+            painter.strokePath(path, QPen(QColor(0, 0, 0, 220), 3))
+            painter.fillPath(path, SELECTED_COLOR if k == self._selected else NUMBER_COLOR)

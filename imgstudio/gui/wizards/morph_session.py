@@ -1,7 +1,7 @@
 """The face morph wizard's state and its background jobs, without Qt.
 
 :class:`MorphSession` holds what the pages chose (two images, detected faces, the point sets,
-the number of frames) and the frames computed so far. The job functions take plain data and a
+the number of frames), the frames computed so far and the undo history of the point edits. The job functions take plain data and a
 :class:`~imgstudio.core.progress.Progress` and return plain data: they run on pool threads and
 never see a widget. The image maths is the faces operations': the face-morph wizard
 declaration (:data:`WIZARD`) names the ops run by role (``detect``, ``landmarks``) and the
@@ -57,6 +57,10 @@ class MorphSession:
         self.points = [np.zeros((0, 2)), np.zeros((0, 2))]
         #: Per side, (image version, face) the landmarks were found for.
         self.landmarks_key: list[tuple[int, int] | None] = [None, None]
+        #: Point edits (side, points before) to undo, and undone ones to redo (see
+        #: :meth:`edit_points`); a new image clears both.
+        self._undo: list[tuple[int, np.ndarray]] = []
+        self._redo: list[tuple[int, np.ndarray]] = []
         self.version = 0
         self.n_frames = 20
         self._frames: dict[float, np.ndarray] = {}
@@ -73,6 +77,8 @@ class MorphSession:
         self.face[side] = 0
         self.points[side] = np.zeros((0, 2))
         self.landmarks_key[side] = None
+        self._undo.clear()
+        self._redo.clear()
         self._changed()
 
     def set_points(self, side: int, points: np.ndarray) -> None:
@@ -86,6 +92,47 @@ class MorphSession:
                 raise ValueError(f"points of {SIDES[side]} must lie inside its {w}×{h} image")
         self.points[side] = points
         self._changed()
+
+    def edit_points(self, side: int, points: np.ndarray) -> bool:
+        """Set ``side``'s points as a user edit (a drag, an added or removed point, a file
+        loaded, Clear): one step :meth:`undo_points` takes back. False when nothing changed;
+        ``ValueError`` (nothing recorded) for points off the image."""
+        before = self.points[side]
+        version = self.version
+        self.set_points(side, points)
+        if self.version == version:
+            return False
+        self._undo.append((side, before))
+        self._redo.clear()
+        return True
+
+    def forget_edits(self) -> None:
+        """Drop the undo history (the points were replaced by detection)."""
+        self._undo.clear()
+        self._redo.clear()
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo_points(self) -> int | None:
+        """Take back the last point edit; the side it changed, or None when there is none."""
+        return self._step(self._undo, self._redo)
+
+    def redo_points(self) -> int | None:
+        """Do the last undone point edit again; the side it changed, or None."""
+        return self._step(self._redo, self._undo)
+
+    def _step(self, source: list[tuple[int, np.ndarray]],
+              target: list[tuple[int, np.ndarray]]) -> int | None:
+        if not source:
+            return None
+        side, points = source.pop()
+        target.append((side, self.points[side]))
+        self.set_points(side, points)
+        return side
 
     def _changed(self) -> None:
         self.version += 1

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import numpy as np
 
-from imgstudio.core.editor import Editor, Seeds
+from imgstudio.core.editor import Editor, Seeds, Without
 from imgstudio.core.progress import Progress
 from imgstudio.core.selection import markers_from_points  # noqa: F401 - the segment API
 from imgstudio.core.spec import operation
@@ -106,8 +106,11 @@ _FOOTPRINT = Annotated[int, Range(1, 101)]
 
 
 # With markers the flooding reaches from every marker: previews then use the whole layer.
+# min_distance and footprint only shape the automatic markers: the form hides them with markers.
 @operation("segment.watershed", title="Watershed", menu="Segment/Watershed",
-           editor=Editor(preview_pixels=1_000_000))
+           editor=Editor(preview_pixels=1_000_000,
+                         applies={"min_distance": Without("markers"),
+                                  "footprint": Without("markers")}))
 def watershed(
     image: Image,
     markers: _MARKERS = None,
@@ -128,7 +131,7 @@ def watershed(
     With ``markers``: ``skimage.segmentation.watershed`` floods the Sobel gradient magnitude of
     the grey image (in [0, 1]) from the given markers; every pixel gets the value of the marker
     that reaches it, so paint one marker for the background too. ``min_distance`` and
-    ``footprint`` are then unused.
+    ``footprint`` are then unused (the editor hides them while markers are chosen).
 
     Parameters
     ----------
