@@ -6,8 +6,13 @@ declared with :class:`~imgstudio.core.editor.Editor` and the inputs' editor meta
 - **region** — the canvas's visible region plus :data:`PREVIEW_MARGIN` pixels (so
   neighbourhood filters are exact up to the edge) is cropped from the layer and from every
   *aligned* input (masks, a second frame); the op runs on the crop and :func:`trim` cuts the
-  margin off. Inputs that are not aligned (a reference image) are passed whole. A region
-  larger than :data:`REGION_MAX_PIXELS` is downscaled instead (no margin).
+  margin off. Inputs that are not aligned (a reference image) are passed whole. The crop
+  follows the screen pixels shown: when the canvas is zoomed out (``zoom`` < 1 screen pixel
+  per layer pixel, see :func:`screen_zoom`) it is downscaled to the screen's resolution
+  (times :data:`SCREEN_OVERSAMPLE`), so a 6000×4000 image seen whole at 13 % previews on
+  ~0.4 MP rather than 24 MP; the margin is then :data:`PREVIEW_MARGIN` proxy pixels. It
+  never holds more than :data:`REGION_MAX_PIXELS` either. At zoom ≥ 1 the crop is at full
+  resolution.
 - **whole** — the whole layer, downscaled to the op's ``preview_pixels`` (default
   :data:`WHOLE_MAX_PIXELS`; area interpolation, labels by nearest, seeds by block maximum so
   thin strokes survive) with its aligned inputs; the others whole. Ops whose result depends on
@@ -35,6 +40,9 @@ from imgstudio.core.types import LayerKind, Region
 PREVIEW_MARGIN = 32
 WHOLE_MAX_PIXELS = 2_000_000
 REGION_MAX_PIXELS = 8_300_000  # a 4K screen at 1:1
+#: Proxy pixels per screen pixel (linear) for a zoomed-out region preview: 1 is the screen's
+#: own resolution; the proxy never holds more than this squared times the pixels on screen.
+SCREEN_OVERSAMPLE = 1.0
 
 
 class PreviewTarget(Protocol):
@@ -71,8 +79,53 @@ def _same_size(value: Any, size: tuple[int, int]) -> bool:
     return all(isinstance(v, np.ndarray) and v.ndim >= 2 and v.shape[:2] == size for v in values)
 
 
-def make_proxy(spec: OperationSpec, inputs: dict[str, Any], visible: Region | None) -> Proxy:
-    """Choose and build the proxy for ``inputs`` (checked arrays; the first is the layer's)."""
+def screen_zoom(target: object) -> float | None:
+    """Device (screen) pixels per layer pixel of a preview target: its ``zoom`` times its
+    ``devicePixelRatioF()`` when it has them; None when it says nothing about zoom."""
+    zoom = getattr(target, "zoom", None)
+    if not isinstance(zoom, (int, float)) or zoom <= 0:
+        return None
+    ratio = getattr(target, "devicePixelRatioF", None)
+    dpr = ratio() if callable(ratio) else 1.0
+    return float(zoom) * (float(dpr) if isinstance(dpr, (int, float)) and dpr > 0 else 1.0)
+
+
+def region_scale(view: Region, zoom: float | None) -> float:
+    """The proxy scale of a region preview of ``view`` seen at ``zoom`` screen pixels per
+    layer pixel (None: unknown, full resolution): at most 1, at most the screen's resolution
+    times :data:`SCREEN_OVERSAMPLE`, and within :data:`REGION_MAX_PIXELS`."""
+    scale = min(1.0, math.sqrt(REGION_MAX_PIXELS / (view.height * view.width)))
+    if zoom is not None and zoom > 0:
+        scale = min(scale, zoom * SCREEN_OVERSAMPLE)
+    return min(1.0, max(scale, 1.0 / min(view.height, view.width)))  # >= 1 proxy pixel a side
+
+
+def _region_proxy(spec: OperationSpec, inputs: dict[str, Any], aligned: set[str],
+                  view: Region, shape: tuple[int, int], zoom: float | None) -> Proxy:
+    """The region proxy: ``view`` plus a margin cropped from the aligned inputs, downscaled
+    when the screen shows fewer pixels; ``inner`` is the view inside the (scaled) crop."""
+    scale = region_scale(view, zoom)
+    box = view.grow(math.ceil(PREVIEW_MARGIN / scale), shape)
+    cropped = {k: (_scaled(_crop(v, box), scale, spec, k) if k in aligned else v)
+               for k, v in inputs.items()}
+    if box == view:
+        return Proxy(cropped, view, None, scale)
+    inner = view.within(box)
+    if scale < 1.0:
+        ph, pw = max(1, int(box.height * scale)), max(1, int(box.width * scale))
+        y0, x0 = min(ph - 1, round(inner.y0 * scale)), min(pw - 1, round(inner.x0 * scale))
+        inner = Region(y0, max(y0 + 1, min(ph, round(inner.y1 * scale))),
+                       x0, max(x0 + 1, min(pw, round(inner.x1 * scale))))
+    return Proxy(cropped, view, inner, scale)
+
+
+def make_proxy(spec: OperationSpec, inputs: dict[str, Any], visible: Region | None,
+               zoom: float | None = None) -> Proxy:
+    """Choose and build the proxy for ``inputs`` (checked arrays; the first is the layer's).
+
+    ``visible`` is the layer area on screen and ``zoom`` the screen pixels per layer pixel
+    (:func:`screen_zoom`; None: unknown, a region preview is then at full resolution up to
+    :data:`REGION_MAX_PIXELS`)."""
     first = spec.inputs[0].name
     h, w = inputs[first].shape[:2]
     given = [k for k, v in inputs.items() if v is not None]
@@ -83,12 +136,7 @@ def make_proxy(spec: OperationSpec, inputs: dict[str, Any], visible: Region | No
     if mode == "region" and visible is not None:
         view = Region(*visible).clip((h, w))
         if view is not None:
-            scale = min(1.0, math.sqrt(REGION_MAX_PIXELS / (view.height * view.width)))
-            box = view.grow(PREVIEW_MARGIN, (h, w)) if scale == 1.0 else view
-            cropped = {k: (_scaled(_crop(v, box), scale, spec, k) if k in aligned else v)
-                       for k, v in inputs.items()}
-            inner = view.within(box) if box != view else None
-            return Proxy(cropped, view, inner, scale)
+            return _region_proxy(spec, inputs, aligned, view, (h, w), zoom)
     budget = spec.editor.preview_pixels or WHOLE_MAX_PIXELS
     if mode == "exact" or h * w <= budget:
         return Proxy(dict(inputs))

@@ -77,9 +77,12 @@ def _save(window, qtbot, path: Path) -> None:
 # -- (a) cartoon -------------------------------------------------------------------------------
 
 def test_cartoon_from_the_menu_with_preview_then_apply(window, qtbot, screenshot_dir):
+    window.resize(1700, 1100)  # room to fit the 512×512 sample at zoom ≥ 1 (actual pixels)
     image = _open_sample(window, qtbot)
     window.op_actions["artistic.cartoon"].trigger()
     panel = window.operation_panel
+    window.canvas.fit()
+    assert window.canvas.zoom >= 1.0
     assert panel.spec.id == "artistic.cartoon" and window.docks["Operation"].isVisible()
     form = panel.form
     _type(qtbot, form.widget_for("num_bilateral"), "3")
@@ -177,7 +180,7 @@ def _paint_mask(window, qtbot) -> np.ndarray:
     release(canvas, points[-1])
     labels = window.workspace.document.active
     assert labels.kind.value == "labels"
-    assert [s.label for s in window.workspace.history.steps][-1] == "Brush stroke"
+    assert [s.label for s in window.workspace.history.steps][-1] == f"Brush stroke on {labels.name}"
     return labels
 
 
