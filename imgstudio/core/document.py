@@ -73,6 +73,8 @@ class Layer:
     """Common state of every layer: id, name, visibility, opacity, blend mode, data."""
 
     kind: LayerKind
+    #: The opacity a new layer gets when none is given (a saved project always gives one).
+    DEFAULT_OPACITY = 1.0
 
     def __init__(
         self,
@@ -80,7 +82,7 @@ class Layer:
         name: str = "",
         *,
         visible: bool = True,
-        opacity: float = 1.0,
+        opacity: float | None = None,
         blend_mode: str = "normal",
         layer_id: str | None = None,
     ) -> None:
@@ -90,7 +92,7 @@ class Layer:
         self._visible = bool(visible)
         self._opacity = 1.0
         self._blend_mode = "normal"
-        self.opacity = opacity
+        self.opacity = self.DEFAULT_OPACITY if opacity is None else opacity
         self.blend_mode = blend_mode
         #: ``(layer, region)``; region is ``(y0, y1, x0, x1)`` or None for "everything".
         self.data_changed = Signal()
@@ -149,6 +151,8 @@ class LabelsLayer(Layer):
     """Integer labels (0 = none) shown in a colour per label, filled or as outlines."""
 
     kind = LayerKind.LABELS
+    #: Half see-through, so the image under new seeds, masks and results stays visible.
+    DEFAULT_OPACITY = 0.5
     _contours = False
     contours = LayerProperty(bool, "Show only the outline of each label instead of filling it.")
     PROPERTIES = (*Layer.PROPERTIES, "contours")

@@ -10,6 +10,7 @@ edits nothing itself; tools edit through the workspace history.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -31,8 +32,10 @@ from imgstudio.core.document import Layer
 from imgstudio.core.selection import Selection
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.canvas import overlays
+from imgstudio.gui.canvas.hint import CanvasHint
 from imgstudio.gui.canvas.render import Renderer, Viewport, Window
 from imgstudio.gui.canvas.scene import Preview, make_preview, pixel_text, render_layers
+from imgstudio.gui.canvas.scrollbars import CanvasScrollBars
 from imgstudio.gui.panels import ModelLink
 from imgstudio.gui.tools import TOOL_CLASSES, Tool
 from imgstudio.gui.tools.points import PointsTool
@@ -98,6 +101,11 @@ class CanvasView(QWidget):
         self.setMinimumSize(64, 64)
         self.setCursor(self._tool.cursor)
         self._checker = overlays.checkerboard_brush()
+        #: Scrollbars along the right and bottom edges (shown while there is more to see).
+        self.scrollbars = CanvasScrollBars(self, self.pan_by)
+        #: The actionable hint at the top (e.g. "Create a labels layer" for the brush).
+        self.hint = CanvasHint(self)
+        self._start_page: QWidget | None = None
         self._connect()
 
     # -- model ----------------------------------------------------------------------------------
@@ -107,7 +115,7 @@ class CanvasView(QWidget):
             (doc.layer_inserted, self._on_layer_inserted),
             (doc.layer_removed, self._on_layer_removed),
             (doc.layer_moved, self._on_structure),
-            (doc.active_changed, self._on_structure),
+            (doc.active_changed, self._on_active_changed),
         ])
         self._doc_link.connect_all()
         for layer in doc:
@@ -136,6 +144,8 @@ class CanvasView(QWidget):
     def _on_layer_inserted(self, index: int, layer: Layer) -> None:
         if isValid(self):
             self._watch(layer)
+            self._update_start_page()
+            self._sync_scrollbars()
             self.update()
 
     def _on_layer_removed(self, index: int, layer: Layer) -> None:
@@ -144,10 +154,17 @@ class CanvasView(QWidget):
             self.renderer.forget(layer.id)
             if self._previews.pop(layer.id, None) is not None:
                 self.renderer.forget(f"preview:{layer.id}")
+            self._update_start_page()
+            self._sync_scrollbars()
             self.update()
 
     def _on_structure(self, *args: object) -> None:
         if isValid(self):
+            self.update()
+
+    def _on_active_changed(self, *args: object) -> None:
+        if isValid(self):
+            self.hint.hide()
             self.update()
 
     def _on_data_changed(self, layer: Layer, region: tuple[int, int, int, int] | None) -> None:
@@ -206,7 +223,11 @@ class CanvasView(QWidget):
         if new != (self._ox, self._oy):
             self._ox, self._oy = new
             self.view_changed.emit()
+        self._sync_scrollbars()
         self.update()
+
+    def _sync_scrollbars(self) -> None:
+        self.scrollbars.sync(self.workspace.document.size, self._zoom, self._ox, self._oy)
 
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         """Zoom to ``zoom`` (clamped to 1/64..64) keeping widget point ``anchor`` (default: the
@@ -252,12 +273,42 @@ class CanvasView(QWidget):
         self._oy = float(math.floor((self.height() - h * zoom) / 2))
         if zoom != old:
             self.zoom_changed.emit(zoom)
+        self._sync_scrollbars()
         self.view_changed.emit()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         if self._auto_fit:
             self._apply_fit()
+        self._sync_scrollbars()
+        self.hint.place()
+        if self._start_page is not None:
+            self._start_page.setGeometry(self.rect())
         super().resizeEvent(event)
+
+    # -- start page -----------------------------------------------------------------------------
+    @property
+    def start_page(self) -> QWidget | None:
+        return self._start_page
+
+    def set_start_page(self, page: QWidget | None) -> None:
+        """Cover the canvas with ``page`` (e.g. a :class:`~imgstudio.gui.start_page.StartPage`)
+        while the document has no layers; it hides when the first layer arrives."""
+        if self._start_page is not None and self._start_page is not page:
+            self._start_page.hide()
+        self._start_page = page
+        if page is not None:
+            page.setParent(self)
+            page.setGeometry(self.rect())
+        self._update_start_page()
+
+    def _update_start_page(self) -> None:
+        page = self._start_page
+        if page is None or not isValid(page):
+            return
+        empty = len(self.workspace.document) == 0
+        page.setVisible(empty)
+        if empty:
+            page.raise_()
 
     # -- panning --------------------------------------------------------------------------------
     def begin_pan(self, pos: QPointF) -> None:
@@ -295,6 +346,7 @@ class CanvasView(QWidget):
         if new is self._tool:
             return
         self._tool.deactivate()
+        self.hint.hide()
         self._tool = new
         new.activate()
         self.setCursor(new.cursor)
@@ -329,6 +381,13 @@ class CanvasView(QWidget):
             self._brush_size = value
             self.brush_size_changed.emit(value)
             self.update()
+
+    # -- hint -----------------------------------------------------------------------------------
+    def show_hint(self, text: str, action_text: str | None = None,
+                  action: Callable[[], None] | None = None) -> None:
+        """Show ``text`` at the top of the canvas, with a button ``action_text`` running
+        ``action`` (see :class:`~imgstudio.gui.canvas.hint.CanvasHint`)."""
+        self.hint.show_hint(text, action_text, action)
 
     # -- selection ------------------------------------------------------------------------------
     @property

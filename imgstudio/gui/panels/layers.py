@@ -228,9 +228,13 @@ class LayersPanel(QWidget):
             self.contours_check.setVisible(is_labels)
             if is_labels:
                 self.contours_check.setChecked(layer.contours)
-            self.opacity_label.setText(f"{self.opacity_slider.value()}%")
+            if not has:  # nothing to show: a full slider, no number (never a bogus 0 %)
+                self.opacity_slider.setValue(100)
+            self.opacity_label.setText(f"{self.opacity_slider.value()}%" if has else "–")
         index = self.document.index(layer) if has else -1
-        self.actions["add_labels"].setEnabled(self.document.size is not None)
+        has_image = self.document.size is not None
+        for key in ("add_labels", "add_points"):  # both belong on an image
+            self.actions[key].setEnabled(has_image)
         for key in ("duplicate", "delete", "rename"):
             self.actions[key].setEnabled(has)
         self.actions["up"].setEnabled(has and index < len(self.document) - 1)
@@ -293,9 +297,9 @@ class LayersPanel(QWidget):
             self._opacity_press = (layer, layer.opacity)
 
     def _on_opacity_value(self, value: int) -> None:
-        self.opacity_label.setText(f"{value}%")
         if self._updating:
             return
+        self.opacity_label.setText(f"{value}%")
         if self._opacity_press is not None and self.opacity_slider.isSliderDown():
             layer = self._opacity_press[0]
             with self._quiet():

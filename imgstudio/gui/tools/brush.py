@@ -61,6 +61,17 @@ def capsule_mask(
     return (y0, y1, x0, x1), mask
 
 
+NO_IMAGE = "Open an image before painting"
+CREATE_LABELS = "Create a labels layer"
+
+
+def no_labels_text(layer_name: str | None, erase: bool) -> str:
+    """The hint shown when the brush or eraser is used without a labels layer active."""
+    what = "The eraser works" if erase else "The brush paints"
+    which = f"“{layer_name}” is not one" if layer_name else "none is selected"
+    return f"{what} on a labels layer; {which}."
+
+
 class BrushTool(Tool, name="brush", title="Brush", shortcut="B"):
     erase = False
     step_label = "Brush stroke"
@@ -87,7 +98,7 @@ class BrushTool(Tool, name="brush", title="Brush", shortcut="B"):
             return
         layer = self.view.workspace.document.active
         if not isinstance(layer, LabelsLayer):
-            self.view.message.emit("Select a labels layer to paint on")
+            self.offer_labels_layer()
             return
         self._layer, self._data = layer, layer.data
         self._saved, self._bbox = {}, None
@@ -114,6 +125,28 @@ class BrushTool(Tool, name="brush", title="Brush", shortcut="B"):
     def leave(self) -> None:
         self.hover = None
         self.view.update()
+
+    # -- no labels layer ------------------------------------------------------------------------
+    def offer_labels_layer(self) -> None:
+        """Say why nothing is painted and offer a button that adds a labels layer of the
+        image's size (one undo step); later strokes go to it."""
+        doc = self.view.workspace.document
+        if doc.size is None:
+            self.view.message.emit(NO_IMAGE)
+            return
+        active = doc.active
+        self.view.show_hint(no_labels_text(active.name if active else None, self.erase),
+                            CREATE_LABELS, self.create_labels_layer)
+
+    def create_labels_layer(self) -> LabelsLayer | None:
+        """Add an empty labels layer above the active one and make it active."""
+        try:
+            layer = self.view.workspace.new_labels_layer()
+        except ValueError as exc:  # the image went away meanwhile
+            self.view.message.emit(str(exc))
+            return None
+        self.view.setFocus()
+        return layer
 
     # -- painting -------------------------------------------------------------------------------
     def _dab(self, p0: tuple[float, float], p1: tuple[float, float]) -> None:
@@ -164,7 +197,8 @@ class BrushTool(Tool, name="brush", title="Brush", shortcut="B"):
                                                                  b0 - tx0 : b1 - tx0]
         if np.array_equal(old, current):
             return
-        cmd = SetPixels.from_region(layer, bbox, old, label=self.step_label)
+        label = f"{self.step_label} on {layer.name}"
+        cmd = SetPixels.from_region(layer, bbox, old, label=label)
         self.view.workspace.history.push(cmd)
 
     def paint(self, painter: QPainter) -> None:

@@ -18,7 +18,8 @@ from imgstudio.core.history import SetLayerData
 from imgstudio.gui.tools.base import Tool
 
 HIT_RADIUS = 6.0  # screen pixels
-NO_LAYER = "Select a points layer to place points"
+NO_LAYER = "Points go on a points layer (landmarks); none is selected."
+CREATE_POINTS = "Create a points layer"
 
 
 class PointsTool(Tool, name="points", title="Points", shortcut="P"):
@@ -59,7 +60,7 @@ class PointsTool(Tool, name="points", title="Points", shortcut="P"):
             return
         layer = self._layer()
         if layer is None:
-            self.view.message.emit(NO_LAYER)
+            self.view.show_hint(NO_LAYER, CREATE_POINTS, self.view.workspace.new_points_layer)
             return
         index = self.hit(event.position())
         if button == Qt.MouseButton.RightButton:
@@ -74,7 +75,7 @@ class PointsTool(Tool, name="points", title="Points", shortcut="P"):
             return
         x, y = self.image_pos(event)
         new = np.vstack([layer.data, [[x - 0.5, y - 0.5]]])
-        self._commit(layer, new, "Add point")
+        self._commit(layer, new, f"Add point on {layer.name}")
         self.hovered = len(new) - 1
         self.view.update()
 
@@ -106,7 +107,7 @@ class PointsTool(Tool, name="points", title="Points", shortcut="P"):
         layer, moved = self._drag_layer, self._moved
         self._drag = self._drag_layer = self._moved = self._press_pos = None
         if layer is not None and moved is not None:
-            self._commit(layer, moved, "Move point")
+            self._commit(layer, moved, f"Move point on {layer.name}")
         self.view.update()
 
     def key_press(self, event: QKeyEvent) -> bool:
@@ -134,7 +135,8 @@ class PointsTool(Tool, name="points", title="Points", shortcut="P"):
         layer = self._layer()
         if layer is None or not 0 <= index < len(layer.data):
             return
-        self._commit(layer, np.delete(layer.data, index, axis=0), "Delete point")
+        self._commit(layer, np.delete(layer.data, index, axis=0),
+                     f"Delete point on {layer.name}")
         self.hovered = None
         self.view.update()
 

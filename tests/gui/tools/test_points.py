@@ -27,15 +27,15 @@ def test_points_add_drag_delete_with_undo(view, workspace):
     drag(view, [grab, grab + QPoint(5, 5), grab + shift])
     np.testing.assert_allclose(layer.data[0], expected[0] + np.array([90, 45]) / ZOOM)
     assert len(layer.data) == 2
-    assert [s.label for s in workspace.history.steps[-3:]] == ["Add point", "Add point",
-                                                               "Move point"]
+    assert [s.label for s in workspace.history.steps[-3:]] == [
+        f"Add point on {layer.name}", f"Add point on {layer.name}", f"Move point on {layer.name}"]
     workspace.history.undo()
     np.testing.assert_allclose(layer.data[0], expected[0])
     workspace.history.redo()
     # right-click deletes
     click(view, p2, RIGHT)
     assert len(layer.data) == 1
-    assert workspace.history.steps[-1].label == "Delete point"
+    assert workspace.history.steps[-1].label == f"Delete point on {layer.name}"
     workspace.history.undo()
     assert len(layer.data) == 2
 
@@ -46,11 +46,18 @@ def test_delete_key_removes_the_hovered_point(view, workspace):
     view.set_tool("points")
     move(view, at(view, 40.5, 20.5))
     QTest.keyClick(view, Qt.Key.Key_Delete)
-    np.testing.assert_allclose(layer.data, [[10.0, 10.0]])
+    np.testing.assert_allclose(layer.data, [[10.0, 10.0]], atol=1 / ZOOM)
 
 
-def test_points_need_an_active_points_layer(view, workspace, qtbot):
+def test_points_without_a_points_layer_offer_to_create_one(view, workspace, qtbot):
     view.set_tool("points")
-    with qtbot.waitSignal(view.message) as sig:
-        click(view, at(view, 10, 10))
-    assert "points layer" in sig.args[0]
+    steps = len(workspace.history.steps)
+    click(view, at(view, 10, 10))
+    assert view.hint.isVisible() and "points layer" in view.hint.text
+    assert len(workspace.history.steps) == steps  # nothing added by the refused click
+    qtbot.mouseClick(view.hint.button, Qt.MouseButton.LeftButton)
+    layer = workspace.document.active
+    assert layer.kind.value == "points" and not view.hint.isVisible()
+    assert workspace.history.steps[-1].label == "New points layer"
+    click(view, at(view, 10.5, 10.5))
+    np.testing.assert_allclose(layer.data, [[10.0, 10.0]], atol=1 / ZOOM)
