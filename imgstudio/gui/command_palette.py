@@ -14,6 +14,23 @@ def matches(query: str, text: str) -> bool:
     return all(word in text for word in query.lower().split())
 
 
+def rank(query: str, title: str) -> int:
+    """How well ``query`` matches an action's ``title`` (lower is better): 0 the title starts
+    with it, 1 a word of the title does, 2 it occurs in the title, 3 only elsewhere (menu path,
+    op id, summary). Several words: the worst of their ranks."""
+    title = title.lower()
+    words = title.replace("(", " ").replace("/", " ").replace("-", " ").split()
+
+    def one(word: str) -> int:
+        if title.startswith(word):
+            return 0
+        if any(w.startswith(word) for w in words):
+            return 1
+        return 2 if word in title else 3
+
+    return max((one(w) for w in query.lower().split()), default=0)
+
+
 class CommandPalette(QDialog):
     """A filterable list of QActions. ``triggered(action)`` fires when one is chosen."""
 
@@ -44,16 +61,24 @@ class CommandPalette(QDialog):
         parts = [text] + ([where] if where else []) + ([tip] if tip and tip != text else [])
         return " — ".join(parts)
 
+    @staticmethod
+    def _title(action: QAction) -> str:
+        return action.text().replace("&", "").rstrip("…")
+
     def _filter(self, query: str) -> None:
+        """List the enabled actions matching ``query``, title matches first (stable order
+        within a rank)."""
         self.list.clear()
-        for action in self._actions:
+        found = [a for a in self._actions if a.isEnabled()
+                 and matches(query, self._label(a) + " " + str(a.data() or ""))]
+        found.sort(key=lambda a: rank(query, self._title(a)))
+        for action in found:
             label = self._label(action)
-            if action.isEnabled() and matches(query, label + " " + str(action.data() or "")):
-                item = QListWidgetItem(label, self.list)
-                shortcut = action.shortcut().toString()
-                if shortcut:
-                    item.setText(f"{label}    [{shortcut}]")
-                item.setData(Qt.ItemDataRole.UserRole, action)
+            item = QListWidgetItem(label, self.list)
+            shortcut = action.shortcut().toString()
+            if shortcut:
+                item.setText(f"{label}    [{shortcut}]")
+            item.setData(Qt.ItemDataRole.UserRole, action)
         if self.list.count():
             self.list.setCurrentRow(0)
 

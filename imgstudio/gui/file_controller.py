@@ -6,7 +6,7 @@ Saving follows GIMP's model, so each command says what it writes:
 - **Save** / **Save As…** write the *project* (``.imgs``: every layer and the history recipe).
   A document opened from an image file has no project yet, so Save asks for one (suggesting
   the image's stem + ``.imgs`` beside it); the image file is never written by Save.
-- **Export Layer…** writes the active layer to an image file of the chosen format.
+- **Export As…** writes the active layer to an image file of the chosen format.
 - **Overwrite NAME** writes the document back into the image file it was opened from (see
   :meth:`FileController.overwrite_target`), in that file's format, atomically; it refuses (and
   says what to do instead) when that file cannot hold the document.
@@ -275,19 +275,19 @@ class FileController(QObject):
         do instead); None when it can (the format may still refuse the pixel type)."""
         target = self.overwrite_target()
         if target is None:
-            return "this document was not opened from an image file; use Save or Export Layer…"
+            return "this document was not opened from an image file; use Save or Export As…"
         name, ext = os.path.basename(target), split_extension(target)[1]
         document = self.workspace.document
         if len(document) != 1:
             return (f"{name} holds one image and this document has {len(document)} layers: "
-                    "Save as Project… keeps them all, Export Layer… writes the active one")
+                    "Save Project As… keeps them all, Export As… writes the active one")
         layer = document[0]
         if layer.kind == LayerKind.LABELS and ext not in _LABEL_EXTENSIONS:
             return (f"a labels layer cannot be written to {ext} without loss: "
-                    "Export Layer… as .png or .tif, or Save as Project…")
+                    "Export As… as .png or .tif, or Save Project As…")
         if layer.kind not in (LayerKind.IMAGE, LayerKind.LABELS):
             return (f"layer {layer.name!r} is a {layer.kind.value} layer, which {name} cannot "
-                    "hold: Save as Project… keeps it")
+                    "hold: Save Project As… keeps it")
         return None
 
     def overwrite(self) -> bool:
@@ -308,8 +308,8 @@ class FileController(QObject):
             try:
                 workspace.export_layer(layer, target)
             except ValueError as exc:
-                raise ValueError(f"Cannot overwrite {name}: {exc}; use Export Layer… to choose "
-                                 "another format, or Save as Project…") from exc
+                raise ValueError(f"Cannot overwrite {name}: {exc}; use Export As… to choose "
+                                 "another format, or Save Project As…") from exc
         if not self._try(write):
             return False
         workspace.mark_saved()
@@ -328,8 +328,8 @@ class FileController(QObject):
     def unsaved_prompt(self) -> tuple[QMessageBox, dict[QAbstractButton, str]]:
         """The unsaved-changes message box and the answer each of its buttons stands for.
         Its buttons say what they do: a project offers "Save"; a document from an image file
-        "Overwrite NAME" (when that file can hold it) and "Save as Project…"; an untitled one
-        "Save as Project…"; all "Discard" and "Cancel"."""
+        "Overwrite NAME" (when that file can hold it) and "Save Project As…"; an untitled one
+        "Save Project As…"; all "Discard" and "Cancel"."""
         workspace = self.workspace
         name = workspace.title.rstrip(" *")
         box = QMessageBox(QMessageBox.Warning, "Unsaved changes",
@@ -353,7 +353,7 @@ class FileController(QObject):
                 box.setInformativeText(
                     f"Save them as a project ({PROJECT_EXTENSION}) to keep the layers and the "
                     "history.")
-            save = box.addButton("Save as Project…", QMessageBox.AcceptRole)
+            save = box.addButton("Save Project As…", QMessageBox.AcceptRole)
             answers[save] = "save_as"
         answers[box.addButton(QMessageBox.Discard)] = "discard"
         cancel = box.addButton(QMessageBox.Cancel)

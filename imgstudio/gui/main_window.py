@@ -1,9 +1,13 @@
-"""The main window: assembles the canvas, docks, menus and toolbar. No image logic here."""
+"""The main window: assembles the canvas, docks, menus and toolbar. The only pixel code here
+converts between layers and the clipboard and composites layers for Merge Down / Flatten, with
+the canvas's own compositor (:mod:`imgstudio.gui.canvas.render`)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
+import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
@@ -11,10 +15,16 @@ from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
+    QGuiApplication,
+    QImage,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QDockWidget,
+    QFormLayout,
     QLabel,
     QMainWindow,
     QProgressBar,
@@ -25,13 +35,16 @@ from PySide6.QtWidgets import (
 )
 
 from imgstudio.core import registry
+from imgstudio.core.document import Document, ImageLayer, Layer
+from imgstudio.core.history import AddLayer, Group, RemoveLayer
+from imgstudio.core.types import LayerKind
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.autosave import Autosave
 from imgstudio.gui.canvas.view import CanvasView
 from imgstudio.gui.color_pick import ColorPicker
 from imgstudio.gui.command_palette import CommandPalette
 from imgstudio.gui.file_controller import FileController
-from imgstudio.gui.menus import add_operation_menus
+from imgstudio.gui.menus import add_operation_menus, order_menus
 from imgstudio.gui.message_bar import MessageBar, attempt
 from imgstudio.gui.model_errors import ModelErrors
 from imgstudio.gui.panels.history import HistoryPanel
@@ -41,8 +54,13 @@ from imgstudio.gui.panels.metric_plot import install as install_metric_plots
 from imgstudio.gui.panels.operation import OperationPanel
 from imgstudio.gui.panels.results import ResultsPanel, region_selection
 from imgstudio.gui.seeds import SeedHints, points_to_markers
+from imgstudio.gui.start_page import StartPage
 from imgstudio.gui.tools import TOOL_CLASSES
 from imgstudio.gui.workers import JobManager
+
+#: Operation menus placed elsewhere than their spec's top-level name says: the image search
+#: ops join the Image Search dialog's entry in the Tools menu (one place for search).
+MENU_PLACES = {"Search": "Tools"}
 
 
 class MainWindow(QMainWindow):
@@ -108,6 +126,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
+        QGuiApplication.clipboard().dataChanged.connect(self._update_actions)
         self.autosave = Autosave(self)
         self.files.adopt_recovered = self.autosave.adopt  # a recovered file becomes ours
         self.bind(workspace or Workspace())
@@ -148,15 +167,22 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         a = self._action
         files = self.files
+        self.act_new = a("&New…", self.new_document, QKeySequence.New,
+                         "A new image of a chosen size and fill", "File")
         self.act_open = a("&Open…", files.open_dialog, QKeySequence.Open,
                           "Open an image or project", "File")
-        self.act_save = a("&Save", files.save, QKeySequence.Save, "Save the project", "File")
-        self.act_save_as = a("Save &As…", files.save_as, QKeySequence("Ctrl+Shift+S"),
+        self.act_close = a("&Close", self.close_document, QKeySequence("Ctrl+W"),
+                           "Close the document (asks about unsaved changes)", "File")
+        self.act_save = a("&Save Project", files.save, QKeySequence.Save,
+                          "Save the project (layers, history)", "File")
+        self.act_save_as = a("Save Project &As…", files.save_as, QKeySequence("Ctrl+Shift+S"),
                              "Save the project under a new name", "File")
+        self.act_export = a("&Export As…", files.export_dialog, QKeySequence("Ctrl+Shift+E"),
+                            "Write the active layer to an image file", "File")
+        self.act_overwrite = a("&Overwrite", self.overwrite, None,
+                               "Write the image back over the file it came from", "File")
         self.act_import = a("&Import as Layer…", files.import_dialog, QKeySequence("Ctrl+Shift+I"),
                             "Add an image file as a new layer", "File")
-        self.act_export = a("&Export Layer…", files.export_dialog, QKeySequence("Ctrl+E"),
-                            "Write the active layer to an image file", "File")
         self.act_open_recovered = a("Open Recovered &Document", files.open_recovered, None,
                                     "Reopen work kept after an unexpected stop", "File")
         files.recovery_available.connect(self.act_open_recovered.setEnabled)
@@ -164,6 +190,11 @@ class MainWindow(QMainWindow):
         self.act_undo = a("&Undo", self.undo, QKeySequence.Undo, "", "Edit")
         self.act_redo = a("&Redo", self.redo, [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")],
                           "", "Edit")
+        self.act_copy = a("&Copy", self.copy_to_clipboard, QKeySequence.Copy,
+                          "The active image layer (or its selected part) to the clipboard",
+                          "Edit")
+        self.act_paste = a("&Paste", self.paste_from_clipboard, QKeySequence.Paste,
+                           "The clipboard's image as a new layer (or a new document)", "Edit")
         self.act_palette = a("Command &Palette…", self.show_palette, QKeySequence("Ctrl+Shift+P"),
                              "Find any command or operation", "Edit")
         self.act_zoom_in = a("Zoom &In", lambda: self.canvas and self.canvas.zoom_in(),
@@ -178,6 +209,16 @@ class MainWindow(QMainWindow):
                                 "An empty labels layer for seeds, markers or masks", "Layer")
         self.act_new_points = a("New &Points Layer", self._new_points, None,
                                 "An empty points layer for landmarks", "Layer")
+        self.act_duplicate = a("&Duplicate Layer", self.duplicate_layer,
+                               QKeySequence("Ctrl+Shift+D"), "A copy of the active layer",
+                               "Layer")
+        self.act_delete_layer = a("D&elete Layer", self.delete_layer, None,
+                                  "Remove the active layer", "Layer")
+        self.act_merge_down = a("Merge Do&wn", self.merge_down, None,
+                                "Combine the active image layer with the one below, as shown",
+                                "Layer")
+        self.act_flatten = a("&Flatten Image", self.flatten, None,
+                             "Combine all visible image layers into one, as shown", "Layer")
         self.act_labels_from_selection = a(
             "Labels Layer from &Selection", self._labels_from_selection, None,
             "A labels layer with 1 inside the selection (e.g. a GrabCut rectangle)", "Layer")
@@ -214,47 +255,70 @@ class MainWindow(QMainWindow):
         self.act_train = a("&Train a Model…", self.show_training, QKeySequence("Ctrl+Shift+T"),
                            "Train a model on a dataset, with a live loss plot, Stop and Resume",
                            "Tools")
+        self.act_shortcuts = a("&Keyboard Shortcuts", self.show_shortcuts, QKeySequence("F1"),
+                               "Every command that has a key", "Help")
+        self.act_licences = a("Model and Data &Licences", self.show_licences, None,
+                              "The licences of the models and the data they were trained on",
+                              "Help")
+        self.act_about = a("&About imgstudio", self.show_about, None,
+                           "Version of imgstudio, Qt and PySide", "Help")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_new)
         file_menu.addAction(self.act_open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(lambda: self.files.fill_recent_menu(self.recent_menu))
-        file_menu.addSeparator()
-        for act in (self.act_save, self.act_save_as, None, self.act_import, self.act_export, None,
-                    self.act_open_recovered, None, self.act_quit):
-            file_menu.addSeparator() if act is None else file_menu.addAction(act)
+        file_menu.aboutToShow.connect(self._update_overwrite)
+        self.file_menu = file_menu
+        self._fill(file_menu, self.act_close, None, self.act_save, self.act_save_as,
+                   self.act_export, self.act_overwrite, None, self.act_import,
+                   self.act_open_recovered, None, self.act_quit)
         edit = bar.addMenu("&Edit")
-        for act in (self.act_undo, self.act_redo, None, self.act_palette):
-            edit.addSeparator() if act is None else edit.addAction(act)
+        edit.aboutToShow.connect(self._update_actions)  # the clipboard may hold an image now
+        self._fill(edit, self.act_undo, self.act_redo, None, self.act_copy, self.act_paste, None,
+                   self.act_palette)
         view = bar.addMenu("&View")
-        for act in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual):
-            view.addAction(act)
-        view.addSeparator()
-        for dock in self.docks.values():
-            view.addAction(dock.toggleViewAction())
+        self._fill(view, self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual,
+                   None, *(dock.toggleViewAction() for dock in self.docks.values()))
         layer_menu = bar.addMenu("&Layer")
-        for act in (self.act_new_labels, self.act_new_points, None,
-                    self.act_labels_from_selection, self.act_points_to_markers,
-                    self.act_labels_to_mask,
-                    self.act_mask_to_labels):
-            layer_menu.addSeparator() if act is None else layer_menu.addAction(act)
+        self._fill(layer_menu, self.act_new_labels, self.act_new_points, None,
+                   self.act_duplicate, self.act_delete_layer, self.act_merge_down,
+                   self.act_flatten, None, self.act_labels_from_selection,
+                   self.act_points_to_markers, self.act_labels_to_mask, self.act_mask_to_labels)
         tools = bar.addMenu("&Tools")
-        for act in self.tool_actions.values():
-            tools.addAction(act)
-        tools.addSeparator()
-        for act in self.wizard_actions.values():
-            tools.addAction(act)
-        tools.addSeparator()
-        tools.addAction(self.act_train)
-        tools.addAction(self.act_models)
+        self._fill(tools, *self.tool_actions.values(), None, *self.wizard_actions.values(),
+                   None, self.act_train, self.act_models)
         self.op_actions = add_operation_menus(bar, list(registry.all_specs().values()),
-                                              self.choose_operation)
+                                              self.choose_operation, places=MENU_PLACES)
         for spec_id, act in self.op_actions.items():
             act.setProperty("palette_group", registry.get(spec_id).menu)
+        self._gather_search(tools)
+        help_menu = bar.addMenu("&Help")
+        self._fill(help_menu, self.act_shortcuts, self.act_licences, None, self.act_about)
+        order_menus(bar)
         for name, error in registry.plugin_errors:
             self.message_bar.show_warning(f"Plugin {name} failed to load: {error}")
+
+    @staticmethod
+    def _fill(menu, *actions: QAction | None) -> None:
+        """Add ``actions`` to ``menu``; None is a separator."""
+        for act in actions:
+            menu.addSeparator() if act is None else menu.addAction(act)
+
+    def _gather_search(self, tools) -> None:
+        """Image Search in one place: the search dialog's entry goes just above the search
+        ops that :data:`MENU_PLACES` put into the Tools menu."""
+        search = self.wizard_actions.get("image_search")
+        wizard_ops = set()
+        for spec in registry.all_specs().values():
+            if spec.editor.wizard is not None and spec.editor.wizard.name == "image_search":
+                wizard_ops |= set(spec.editor.wizard.ops.values())
+        first = next((a for a in tools.actions() if a.data() in wizard_ops), None)
+        if search is not None and first is not None:
+            tools.removeAction(search)
+            tools.insertAction(first, search)
 
     def _build_toolbar(self) -> None:
         tb = QToolBar("Tools", self)
@@ -304,6 +368,10 @@ class MainWindow(QMainWindow):
         self.canvas.cursor_info.connect(self.pixel_label.setText)
         self.canvas.color_picked.connect(self.color_picker.picked)
         self.canvas.message.connect(self.message_bar.show_info)
+        start = StartPage(self.files.recent_files)  # shown while the document has no layer
+        start.open_requested.connect(lambda path: self.files.open_files([path]))
+        start.open_dialog_requested.connect(self.files.open_dialog)
+        self.canvas.set_start_page(start)
         self.layers_panel = LayersPanel(workspace)
         self.layers_panel.message.connect(self.message_bar.show_error)
         self.history_panel = HistoryPanel(workspace)
@@ -333,6 +401,9 @@ class MainWindow(QMainWindow):
         workspace.modified_changed.connect(lambda _m: self._update_title())
         workspace.path_changed.connect(lambda _p: self._update_title())
         workspace.history.changed.connect(self._update_actions)
+        document = workspace.document
+        document.active_changed.connect(
+            lambda *_: document is self.workspace.document and self._update_actions())
         self._update_title()
         self._update_actions()
         self._sync_brush()
@@ -360,10 +431,61 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.workspace.title}[*] — imgstudio")
         self.setWindowModified(self.workspace.modified)
 
-    def _update_actions(self) -> None:
+    def _update_actions(self, *_: object) -> None:
+        """Enable each action whose needs the document meets now (see :meth:`_rules`)."""
+        if self.workspace is None:
+            return
         history = self.workspace.history
         self.act_undo.setEnabled(history.can_undo)
         self.act_redo.setEnabled(history.can_redo)
+        for action, rule in self._rules().items():
+            action.setEnabled(bool(rule()))
+        for op_id, action in self.op_actions.items():
+            action.setEnabled(self._inputs_available(op_id))
+
+    def _rules(self) -> dict[QAction, Callable[[], object]]:
+        """What each document-dependent action needs; the rest are always enabled."""
+        doc = self.workspace.document
+        has_layers = lambda: len(doc) > 0  # noqa: E731 - a table of small predicates
+        image = lambda: isinstance(doc.active, ImageLayer)  # noqa: E731
+        rules: dict[QAction, Callable[[], object]] = {
+            self.act_close: lambda: len(doc) > 0 or self.workspace.modified,
+            self.act_save: has_layers, self.act_save_as: has_layers,
+            self.act_export: lambda: doc.active is not None,
+            self.act_overwrite: lambda: self.files.overwrite_target() is not None,
+            self.act_copy: image,
+            self.act_paste: lambda: not QGuiApplication.clipboard().image().isNull(),
+            self.act_zoom_in: has_layers, self.act_zoom_out: has_layers,
+            self.act_fit: has_layers, self.act_actual: has_layers,
+            self.act_new_labels: lambda: doc.size is not None,
+            self.act_new_points: has_layers,
+            self.act_duplicate: lambda: doc.active is not None,
+            self.act_delete_layer: lambda: doc.active is not None,
+            self.act_merge_down: lambda: self._merge_down_pair() is not None,
+            self.act_flatten: lambda: len(self._flatten_layers()) > 1,
+            self.act_labels_from_selection: lambda: doc.size is not None,
+            self.act_points_to_markers: lambda: doc.of_kind(LayerKind.POINTS),
+            self.act_labels_to_mask: lambda: doc.active is not None
+            and doc.active.kind == LayerKind.LABELS,
+            self.act_mask_to_labels: lambda: doc.active is not None
+            and doc.active.kind == LayerKind.LABELS,
+        }
+        if "face_morph" in self.wizard_actions:
+            rules[self.wizard_actions["face_morph"]] = lambda: doc.of_kind(LayerKind.IMAGE)
+        return rules
+
+    def _inputs_available(self, op_id: str) -> bool:
+        """An op's menu entry is enabled when the document has a layer of every kind its
+        required inputs take (an op with none, say a generator, always is)."""
+        doc = self.workspace.document
+        return all(doc.of_kind(i.kind) for i in registry.get(op_id).inputs if not i.optional)
+
+    def _update_overwrite(self) -> None:
+        """File → Overwrite NAME names the file it writes (updated as the menu opens)."""
+        target = self.files.overwrite_target()
+        name = os.path.basename(target) if target else ""
+        self.act_overwrite.setText(f"&Overwrite {name}" if name else "&Overwrite")
+        self.act_overwrite.setEnabled(target is not None)
 
     def _sync_brush(self) -> None:
         if self.canvas is not None:
@@ -545,6 +667,138 @@ class MainWindow(QMainWindow):
         self.workspace.new_points_layer()
         self.set_tool("points")
 
+    # -- File → New / Close / Overwrite -------------------------------------------------------
+    def new_document(self) -> bool:
+        """File → New…: ask for a size and fill, then (after the unsaved-changes prompt) show
+        a new document with one image layer. False when cancelled."""
+        dialog = NewImageDialog(self)
+        if not dialog.exec() or not self.files.maybe_save():
+            return False
+        self.files.show_workspace(Workspace(Document([dialog.layer()])))
+        return True
+
+    def close_document(self) -> bool:
+        """File → Close: after the unsaved-changes prompt, an empty workspace."""
+        return self.files.close_document()
+
+    def overwrite(self) -> bool:
+        return bool(self.files.overwrite())
+
+    # -- Edit → Copy / Paste ------------------------------------------------------------------
+    def copy_to_clipboard(self) -> bool:
+        """The active image layer (or the part of it under the selection's bounding box) to
+        the clipboard as an image, as the canvas shows it."""
+        layer = self.workspace.document.active
+        if not isinstance(layer, ImageLayer):
+            self.message_bar.show_info("Copy takes an image layer; choose one in Layers")
+            return False
+        data = layer.data
+        selection = self.canvas.selection if self.canvas is not None else None
+        if selection is not None:
+            y0, y1, x0, x1 = selection.bbox()
+            if y1 > y0 and x1 > x0:
+                data = data[y0:y1, x0:x1]
+        QGuiApplication.clipboard().setImage(array_to_qimage(display_rgba(data)))
+        return True
+
+    def paste_from_clipboard(self) -> bool:
+        """The clipboard's image as a new layer when it has the document's size (one step),
+        else as a new document (after the unsaved-changes prompt)."""
+        image = QGuiApplication.clipboard().image()
+        if image.isNull():
+            self.message_bar.show_info("The clipboard holds no image")
+            return False
+        pixels = qimage_to_array(image)
+        doc = self.workspace.document
+        if doc.size is not None and tuple(doc.size) == pixels.shape[:2]:
+            layer = ImageLayer(pixels, doc.unique_name("Pasted"))
+            self.workspace.add_layer(layer, label="Paste")
+            return True
+        if not self.files.maybe_save():
+            return False
+        self.files.show_workspace(Workspace(Document([ImageLayer(pixels, "Pasted")])))
+        return True
+
+    # -- Layer → Duplicate / Delete / Merge Down / Flatten -------------------------------------
+    def duplicate_layer(self) -> None:
+        self.layers_panel.duplicate_active()
+
+    def delete_layer(self) -> None:
+        self.layers_panel.delete_active()
+
+    def _merge_down_pair(self) -> tuple[Layer, Layer] | None:
+        """(upper, lower): the active image layer and the image layer right below it, when
+        both have the same size; None otherwise."""
+        doc = self.workspace.document
+        upper = doc.active
+        if not isinstance(upper, ImageLayer) or doc.index(upper) == 0:
+            return None
+        lower = doc[doc.index(upper) - 1]
+        if not isinstance(lower, ImageLayer) or lower.shape != upper.shape:
+            return None
+        return upper, lower
+
+    def _flatten_layers(self) -> list[Layer]:
+        """The layers Flatten combines: all of them, when every one is an image layer of one
+        size; else none (labels and points layers are not pixels to merge)."""
+        layers = list(self.workspace.document)
+        if not all(isinstance(lay, ImageLayer) for lay in layers):
+            return []
+        if len({lay.shape for lay in layers}) != 1:
+            return []
+        return layers
+
+    def merge_down(self) -> bool:
+        pair = self._merge_down_pair()
+        if pair is None:
+            self.message_bar.show_info("Merge Down needs an image layer of the same size below")
+            return False
+        upper, lower = pair
+        return self._replace_by_composite([lower, upper], f"Merge {upper.name} down",
+                                          lower.name, lower)
+
+    def flatten(self) -> bool:
+        layers = self._flatten_layers()
+        if len(layers) < 2:
+            self.message_bar.show_info("Flatten needs two or more image layers of one size")
+            return False
+        return self._replace_by_composite(layers, "Flatten image", layers[0].name, layers[0])
+
+    def _replace_by_composite(self, layers: list[Layer], label: str, name: str,
+                              at: Layer) -> bool:
+        """Replace ``layers`` (bottom to top) by one image layer, their composite as the canvas
+        shows it (visibility, opacity, blend mode), at ``at``'s place: one undo step."""
+        doc = self.workspace.document
+        merged = ImageLayer(composite(layers), name)
+        index = doc.index(at)
+        commands = [RemoveLayer(doc, lay) for lay in layers]
+        below = sum(doc.index(lay) < index for lay in layers)  # removed from under ``at``
+        commands.append(AddLayer(doc, merged, index - below))
+        return self._try(lambda: self.workspace.history.execute(Group(label, commands)))
+
+    # -- Help ---------------------------------------------------------------------------------
+    def _help(self, make) -> object:
+        dialog = make()
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.help_dialog = dialog
+        return dialog
+
+    def show_shortcuts(self):
+        from imgstudio.gui.dialogs.help import shortcuts_dialog
+
+        return self._help(lambda: shortcuts_dialog(self.actions(), self))
+
+    def show_licences(self):
+        from imgstudio.gui.dialogs.help import licences_dialog
+
+        return self._help(lambda: licences_dialog(self))
+
+    def show_about(self):
+        from imgstudio.gui.dialogs.help import about_dialog
+
+        return self._help(lambda: about_dialog(self))
+
     def _try(self, fn: Callable[[], object]) -> bool:
         """Run a layer command; a bad input (OSError or ValueError) goes to the message bar."""
         return attempt(fn, self.message_bar.show_error)
@@ -587,3 +841,82 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+
+
+class NewImageDialog(QDialog):
+    """File → New…: the width, height and fill of a new image."""
+
+    FILLS = {"White": (255, 255, 255, 255), "Black": (0, 0, 0, 255),
+             "Transparent": (0, 0, 0, 0)}
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New Image")
+        self.width_spin, self.height_spin = QSpinBox(self), QSpinBox(self)
+        for spin, value in ((self.width_spin, 800), (self.height_spin, 600)):
+            spin.setRange(1, 20000)
+            spin.setValue(value)
+            spin.setSuffix(" px")
+        self.fill_combo = QComboBox(self)
+        self.fill_combo.addItems(list(self.FILLS))
+        form = QFormLayout(self)
+        form.addRow("&Width", self.width_spin)
+        form.addRow("&Height", self.height_spin)
+        form.addRow("&Fill with", self.fill_combo)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def layer(self) -> ImageLayer:
+        """The new image layer: RGB for white and black, RGBA for transparent."""
+        fill = self.FILLS[self.fill_combo.currentText()]
+        channels = 4 if fill[3] < 255 else 3
+        pixels = np.empty((self.height_spin.value(), self.width_spin.value(), channels),
+                          np.uint8)
+        pixels[...] = fill[:channels]
+        return ImageLayer(pixels, "Background")
+
+
+# -- pixels for the clipboard and for merging ------------------------------------------------------
+def display_rgba(data: np.ndarray) -> np.ndarray:
+    """An image layer's pixels as the canvas shows them: (h, w, 4) uint8 straight RGBA."""
+    from imgstudio.gui.canvas.render import default_window, image_display
+
+    rgb, alpha = image_display(data, default_window(data))
+    a = np.full(rgb.shape[:2], 255, np.uint8) if alpha is None else \
+        np.clip(alpha * 255 + 0.5, 0, 255).astype(np.uint8)
+    return np.dstack([rgb, a])
+
+
+def composite(layers: list[Layer]) -> np.ndarray:
+    """Image layers of one size, bottom to top, combined as the canvas composites them: hidden
+    ones skipped, each with its opacity and blend mode. (h, w, 3) or (h, w, 4) uint8."""
+    from imgstudio.gui.canvas.render import Compositor, default_window, image_display
+
+    h, w = layers[0].shape
+    out = Compositor(h, w)
+    for layer in layers:
+        if not layer.visible or layer.opacity <= 0:
+            continue
+        rgb, alpha = image_display(layer.data, default_window(layer.data))
+        a = layer.opacity if alpha is None else alpha * np.float32(layer.opacity)
+        out.add((0, h, 0, w), rgb, a, layer.blend_mode)
+    return np.ascontiguousarray(out.result())
+
+
+def array_to_qimage(rgba: np.ndarray) -> QImage:
+    """An (h, w, 4) uint8 RGBA array as a QImage that owns a copy of the pixels."""
+    rgba = np.ascontiguousarray(rgba)
+    h, w = rgba.shape[:2]
+    return QImage(rgba.data, w, h, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
+
+
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """A QImage as (h, w, 3) uint8 RGB, or (h, w, 4) RGBA when it has any transparency."""
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    h, w = image.height(), image.width()
+    raw = np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * h)
+    rgba = raw.reshape(h, image.bytesPerLine())[:, : w * 4].reshape(h, w, 4).copy()
+    return rgba if rgba[..., 3].min() < 255 else np.ascontiguousarray(rgba[..., :3])

@@ -1,4 +1,4 @@
-"""Saving an image vs a project, as GIMP does: Save / Save As write the project, Export Layer
+"""Saving an image vs a project, as GIMP does: Save / Save As write the project, Export As
 writes an image file, Overwrite writes back into the image the document came from; the
 unsaved-changes prompt names what each button does; every dialog starts in the document's
 folder (else this window's last one, else home) and suggests a file name."""
@@ -184,7 +184,7 @@ def test_overwrite_refuses_several_layers_and_says_what_to_do(holder, png):
     steps = holder["workspace"].history.steps
     assert not files.overwrite()
     level, text = holder["messages"][-1]
-    assert level == "error" and "2 layers" in text and "Save as Project" in text
+    assert level == "error" and "2 layers" in text and "Save Project As" in text
     assert png.read_bytes() == before and holder["workspace"].history.steps == steps
 
 
@@ -198,7 +198,7 @@ def test_overwrite_refuses_a_pixel_type_the_format_cannot_hold(holder, tmp_path,
     before = path.read_bytes()
     assert not files.overwrite()
     level, text = holder["messages"][-1]
-    assert level == "error" and "float32" in text and "Export Layer" in text
+    assert level == "error" and "float32" in text and "Export As" in text
     assert path.read_bytes() == before and holder["workspace"].modified
 
 
@@ -243,10 +243,10 @@ def test_the_prompt_for_an_image_offers_overwrite_and_a_project(holder, png):
     files = holder["files"]
     files.open_files([str(png)])
     _edit(holder["workspace"])
-    assert _buttons(files) == sorted(["Overwrite photo.png", "Save as Project…", "Discard",
+    assert _buttons(files) == sorted(["Overwrite photo.png", "Save Project As…", "Discard",
                                       "Cancel"])
     holder["workspace"].new_labels_layer()  # photo.png cannot hold two layers
-    assert _buttons(files) == sorted(["Save as Project…", "Discard", "Cancel"])
+    assert _buttons(files) == sorted(["Save Project As…", "Discard", "Cancel"])
 
 
 def test_the_prompt_for_a_project_offers_save(holder, png, tmp_path):

@@ -207,10 +207,9 @@ def test_proposed_watershed_markers_are_a_layer_to_fix_with_the_brush(window, qt
 def test_points_to_markers_needs_a_points_layer(window, qtbot):
     image, _, _ = two_discs()
     show_image(window, qtbot, image, "coins")
-    window.act_points_to_markers.trigger()
-    assert window.message_bar.current_level() == "error"
-    assert "points layer" in window.message_bar.current_text()
+    assert not window.act_points_to_markers.isEnabled()  # no points layer: nothing to convert
     window.act_new_points.trigger()
+    assert window.act_points_to_markers.isEnabled()
     window.act_points_to_markers.trigger()
     assert "no points" in window.message_bar.current_text()
     assert len(window.workspace.document) == 2

@@ -100,3 +100,21 @@ def test_canvas_with_layers_does_not_show_the_page(qtbot, workspace):
     view.set_start_page(page)
     assert not page.isVisible()
     assert view.start_page is page
+
+
+def test_the_window_starts_on_the_page_and_a_recent_entry_opens_its_file(qtbot, window, png):
+    """The real window: empty at start, the page lists what was opened; a click reopens it."""
+    from imgstudio.core.workspace import Workspace
+
+    page = window.canvas.start_page
+    assert page is not None and page.isVisible()
+    window.files.open_files([str(png)])
+    assert len(window.workspace.document) == 1 and not window.canvas.start_page.isVisible()
+    window.bind(Workspace())  # File → Close does this after asking
+    page = window.canvas.start_page
+    qtbot.waitUntil(page.isVisible)
+    entry = next(b for b in page.entries if b.toolTip() == str(png))
+    qtbot.mouseClick(entry, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.workspace.document) == 1)
+    assert window.workspace.document[0].data.shape[:2] == (64, 96)
+    window.grab().save("test-output/screenshots/start_page_window.png")

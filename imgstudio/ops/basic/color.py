@@ -12,7 +12,7 @@ from imgstudio.ops._pixels import clip_to_dtype, grey, to_unit
 from imgstudio.ops.basic._common import _require_rgb
 
 
-@operation("basic.grayscale", title="Grayscale", menu="Image/Color")
+@operation("basic.grayscale", title="Grayscale", menu="Image/Colour")
 def grayscale(image: Image) -> Image:
     """Convert to grey with the ITU-R BT.601 luma weights (0.299 R + 0.587 G + 0.114 B).
 
@@ -33,7 +33,7 @@ def grayscale(image: Image) -> Image:
 _SPACES = ("hsv", "lab", "luv", "xyz", "ycrcb", "ycbcr", "yuv", "yiq", "ypbpr", "hed")
 
 
-@operation("basic.convert_color", title="Convert colour space", menu="Image/Color")
+@operation("basic.convert_color", title="Convert colour space", menu="Image/Colour")
 def convert_color(
     image: Image,
     *,
@@ -114,7 +114,7 @@ def convert_color(
     return out if channel == -1 else np.ascontiguousarray(out[..., channel])
 
 
-@operation("basic.quantize", title="Quantize colours", menu="Image/Color")
+@operation("basic.quantize", title="Quantize colours", menu="Image/Colour")
 def quantize(
     image: Image,
     *,

@@ -249,7 +249,7 @@ def _zhang(lightness: np.ndarray, located: Any, progress: Progress) -> np.ndarra
     return out[0].transpose(1, 2, 0)
 
 
-@operation("generate.colorize", title="Colorize (predict colour from grey)",
+@operation("generate.colorize", title="Colourize (predict colour from grey)",
            menu="Filters/Generate", editor=Editor(preview="whole"))
 def colorize(
     image: Image,
