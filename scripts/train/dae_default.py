@@ -50,7 +50,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "imgstudio" / "models" / "data" / "dae-default.pt"
-MANIFEST = ROOT / "imgstudio" / "models" / "manifest.json"
+from _shipping import MANIFEST, update_manifest  # noqa: E402
+
 NAME = "dae-default"
 SETTINGS = {
     "dataset": "photos", "epochs": 24, "patches_per_epoch": 1024, "batch_size": 32, "seed": 0,
@@ -90,17 +91,6 @@ def score(name: str, clean: np.ndarray) -> dict[str, float]:
               flush=True)
         out.update({f"{name}_sigma{sigma}_{k}": round(v, 2) for k, v in row.items()})
     return out
-
-
-def write_manifest(entry: dict) -> None:
-    """Replace (or add) only the ``dae-default`` entry of the shared manifest."""
-    doc = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    models = [m for m in doc["models"] if m.get("name") != NAME]
-    models.append(entry)
-    doc["models"] = models
-    tmp = MANIFEST.with_name(f".{MANIFEST.name}.part")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(MANIFEST)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         "shipped": True,
     }
     if args.manifest:
-        write_manifest(entry)
+        update_manifest(entry)
         print(f"updated the {NAME} entry of {MANIFEST}")
     else:
         print(json.dumps(entry, indent=1))

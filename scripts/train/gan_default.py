@@ -22,8 +22,6 @@ sha256 and the manifest entry, and with ``--manifest`` writes that entry into
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
 import os
 import sys
@@ -37,9 +35,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from _shipping import MANIFEST, save_bytes, update_manifest, write_weights  # noqa: E402
+
 NAME = "gan-default"
 OUT = ROOT / "imgstudio" / "models" / "data" / f"{NAME}.pt"
-MANIFEST = ROOT / "imgstudio" / "models" / "manifest.json"
 N_TRAIN = 1500
 SEED = 0
 EPOCHS = 100
@@ -71,27 +70,6 @@ def heldout_metrics(tensors: dict, config: dict) -> dict[str, float]:
     }
 
 
-def save_bytes(tensors: dict) -> bytes:
-    """``torch.save`` of the tensors into a buffer: the archive's inner name is fixed, so
-    equal tensors give equal bytes."""
-    from imgstudio.models import loading
-
-    torch = loading.torch("saving the model")
-    buffer = io.BytesIO()
-    torch.save({k: tensors[k].contiguous() for k in sorted(tensors)}, buffer)
-    return buffer.getvalue()
-
-
-def update_manifest(entry: dict) -> None:
-    """Replace (or add) this model's entry in the shared manifest, leaving the others."""
-    doc = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    models = [m for m in doc["models"] if m.get("name") != entry["name"]]
-    doc["models"] = [*models, entry]
-    tmp = MANIFEST.with_name(f".{MANIFEST.name}.part")
-    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(MANIFEST)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="weights file to write")
@@ -121,11 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                "train_loss_g": float(trained.metrics["loss_g"]),
                **heldout_metrics(tensors, card["config"])}
     blob = save_bytes(tensors)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.part")
-    tmp.write_bytes(blob)
-    tmp.replace(args.out)
-    digest = hashlib.sha256(blob).hexdigest()
+    digest = write_weights(blob, args.out)
     entry = {
         "name": NAME, "file": args.out.name, "sha256": digest, "format": "torch-state-dict",
         "architecture": card["architecture"], "labels": None,
