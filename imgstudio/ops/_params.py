@@ -8,6 +8,7 @@ signatures.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from imgstudio.core.types import Range
@@ -26,4 +27,14 @@ Level8 = Annotated[float, Range(0.0, 255.0)]
 Wavelet = Literal["haar", "db2", "db4", "db6", "db8", "sym4", "sym8", "coif1", "coif3",
                   "bior2.2", "bior4.4", "rbio2.2"]
 
-__all__ = ["Kappa", "Level8", "Seed", "Wavelet"]
+__all__ = ["Kappa", "Level8", "Seed", "Wavelet", "user_path"]
+
+
+def user_path(value: object, param: str) -> Path:
+    """A path parameter with ``~`` expanded; ``ValueError`` naming ``param`` when it names a
+    home folder that does not exist (``~nobody-here/x``: ``Path.expanduser`` raises
+    ``RuntimeError`` for it)."""
+    try:
+        return Path(str(value)).expanduser()
+    except RuntimeError:
+        raise ValueError(f"{param}: cannot expand the home folder in {str(value)!r}") from None

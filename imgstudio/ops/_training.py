@@ -44,6 +44,7 @@ import numpy as np
 from imgstudio.core.io import load_image
 from imgstudio.core.progress import Cancelled, Progress
 from imgstudio.core.types import Table, Trained
+from imgstudio.ops._params import user_path
 
 #: Photo and raster formats a folder dataset reads (medical volumes left out).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
@@ -143,7 +144,7 @@ def load_images(dataset: str, *, size: int | None = None, colour: bool = False,
         ds = Images((imgs / 255.0).astype(np.float32), labs.astype(np.int64), FASHION_CLASSES,
                     "Fashion-MNIST training set (Debian dataset-fashion-mnist, MIT)")
     else:
-        folder = Path(name).expanduser()
+        folder = user_path(name, param)
         if not folder.is_dir():
             raise ValueError(f"{param} must be one of {', '.join(BUILTIN)} or a folder of images; "
                              f"{name!r} is neither")
@@ -168,7 +169,7 @@ def load_images(dataset: str, *, size: int | None = None, colour: bool = False,
 def load_classes(folder: Path, *, param: str = "folder") -> tuple[list[Path], np.ndarray, tuple[str, ...]]:
     """A folder with one sub-folder per class: the image files, their class ids and the class
     names (sub-folder names, sorted). At least two classes with an image each."""
-    folder = Path(folder).expanduser()
+    folder = user_path(folder, param)
     if not folder.is_dir():
         raise ValueError(f"{param}: no such folder: {folder}")
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -479,7 +480,7 @@ def find_trained(model: str | os.PathLike[str], architecture: str | tuple[str, .
 
     archs = (architecture,) if isinstance(architecture, str) else tuple(architecture)
     text = str(model)
-    path = Path(text).expanduser()
+    path = user_path(text, param)
     if path.suffix and path.is_file():
         card_path = path.with_suffix(".json")
         if not card_path.is_file():

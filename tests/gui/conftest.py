@@ -70,3 +70,28 @@ def window(qtbot, settings):
     win.jobs.cancel_all()
     win.jobs.wait()
     win.force_close()
+
+
+@pytest.fixture
+def holder(qtbot, settings):
+    """A FileController over a one-slot workspace holder; ``messages`` collects its signals."""
+    from PySide6.QtWidgets import QWidget
+
+    from imgstudio.gui.file_controller import FileController
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    state = {"workspace": Workspace(), "messages": []}
+
+    def bind(ws: Workspace) -> None:
+        old, state["workspace"] = state["workspace"], ws
+        if old is not ws:
+            old.close()
+
+    files = FileController(parent, settings, lambda: state["workspace"], bind)
+    files.ask_unsaved = lambda: "discard"
+    for level in ("error", "info", "warning"):
+        getattr(files, level).connect(lambda text, lv=level: state["messages"].append((lv, text)))
+    state["files"] = files
+    yield state
+    state["workspace"].close()

@@ -9,31 +9,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtWidgets import QMenu
 
 from imgstudio.core.workspace import Workspace
-from imgstudio.gui.file_controller import MAX_RECENT, FileController
-
-
-@pytest.fixture
-def holder(qtbot, settings):
-    """A controller over a one-slot workspace holder; ``messages`` collects its signals."""
-    parent = QWidget()
-    qtbot.addWidget(parent)
-    state = {"workspace": Workspace(), "messages": []}
-
-    def bind(ws: Workspace) -> None:
-        old, state["workspace"] = state["workspace"], ws
-        if old is not ws:
-            old.close()
-
-    files = FileController(parent, settings, lambda: state["workspace"], bind)
-    files.ask_unsaved = lambda: "discard"
-    for level in ("error", "info", "warning"):
-        getattr(files, level).connect(lambda text, lv=level: state["messages"].append((lv, text)))
-    state["files"] = files
-    yield state
-    state["workspace"].close()
+from imgstudio.gui.file_controller import MAX_RECENT
 
 
 def test_open_files_binds_the_first_and_imports_the_rest(holder, png, astronaut_small):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -21,27 +20,6 @@ from imgstudio.gui.file_controller import (
     split_extension,
     suggested_name,
 )
-
-
-@pytest.fixture
-def holder(qtbot, settings):
-    """A controller over a one-slot workspace holder; ``messages`` collects its signals."""
-    parent = QWidget()
-    qtbot.addWidget(parent)
-    state = {"workspace": Workspace(), "messages": []}
-
-    def bind(ws: Workspace) -> None:
-        old, state["workspace"] = state["workspace"], ws
-        if old is not ws:
-            old.close()
-
-    files = FileController(parent, settings, lambda: state["workspace"], bind)
-    files.ask_unsaved = lambda: "discard"
-    for level in ("error", "info", "warning"):
-        getattr(files, level).connect(lambda text, lv=level: state["messages"].append((lv, text)))
-    state["files"] = files
-    yield state
-    state["workspace"].close()
 
 
 class DialogSpy:

@@ -537,8 +537,8 @@ def _child(out_path: str, folder: str) -> None:
                 continue
             folder = tmp / spec.id.replace(".", "_")
             folder.mkdir()
+            resource.setrlimit(resource.RLIMIT_AS, (hard, hard))  # the cases' files, uncapped
             cases = op_cases(spec, folder)
-            resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
             warm = Case(spec.id, "warm-up", _default_inputs(spec), _base_params(spec, folder),
                         set())
             emit(start=warm.id)

@@ -20,6 +20,7 @@ from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Lines, Pose, check_image
 from imgstudio.models.labels import BLAZEPOSE
+from imgstudio.ops._params import user_path
 from imgstudio.ops._pixels import rgb_uint8, token
 
 #: A BlazePose bone is drawn when both its ends are at least this visible (as MediaPipe's
@@ -328,6 +329,6 @@ def pose(
     if model is None:
         result = _blazepose(rgb, progress)
     else:
-        result = _heatmap_pose(rgb, Path(model).expanduser(), progress)
+        result = _heatmap_pose(rgb, user_path(model, "model"), progress)
     progress(1.0, f"{len(result.points)} keypoint(s)" if len(result.points) else "no person found")
     return result

@@ -26,6 +26,7 @@ from imgstudio.core.errors import MissingExtraError
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Text, check_image
+from imgstudio.ops._params import user_path
 from imgstudio.ops._pixels import rgb_uint8, token
 
 Engine = Literal["ppocr", "tesseract", "east"]
@@ -290,7 +291,7 @@ def text(
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     if model is not None:
-        model = Path(model).expanduser()
+        model = user_path(model, "model")
         if engine == "ppocr":
             raise ValueError("model is used only with engine='east' (the EAST network) or "
                              "'tesseract' (a .traineddata file); ppocr's models come from the "

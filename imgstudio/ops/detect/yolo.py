@@ -17,6 +17,7 @@ from imgstudio.core.editor import Editor
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Boxes, Image, Range, check_image
+from imgstudio.ops._params import user_path
 from imgstudio.ops._pixels import rgb_uint8, token
 
 #: Input size (height, width) used when an ONNX model's input shape is dynamic.
@@ -150,7 +151,7 @@ def read_classes(path: Path | None) -> list[str] | None:
     """Class names, one per line (blank lines at the ends dropped), or None."""
     if path is None:
         return None
-    path = Path(path).expanduser()
+    path = user_path(path, "classes")
     if not path.is_file():
         raise ValueError(f"classes must be a text file with one name per line; not found: {path}")
     try:
@@ -315,7 +316,7 @@ def yolo(
     progress = token(progress)
     if model is None or str(model) == "":
         raise ValueError("model is required: a YOLO .onnx file or a darknet .cfg/.weights")
-    model = Path(model).expanduser()
+    model = user_path(model, "model")
     if not model.is_file():
         raise ValueError(f"model: file not found: {model}")
     if not 0.0 <= conf <= 1.0:

@@ -11,7 +11,6 @@ whereas here one ``default_rng(seed)`` per call makes the same seed give the sam
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Image, Range
+from imgstudio.ops._params import user_path
 from imgstudio.ops._pixels import token
 
 
@@ -31,7 +31,7 @@ def load_rbm(model: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], str,
     text = str(model).strip()
     if not text:
         raise ValueError("model must be a model store name or an .npz file; got ''")
-    path = Path(text).expanduser()
+    path = user_path(text, "model")
     if path.suffix and (path.is_file() or os.sep in text):
         if not path.is_file():
             raise ValueError(f"model: no such model file: {path}")

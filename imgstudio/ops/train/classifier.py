@@ -14,7 +14,7 @@ from imgstudio.core.editor import Editor, Training
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Range, Trained
-from imgstudio.ops._params import Seed
+from imgstudio.ops._params import Seed, user_path
 from imgstudio.ops._pixels import token
 
 WHAT = "train.classifier"
@@ -51,7 +51,7 @@ def _check(*, epochs: int, batch_size: int, learning_rate: float, val_split: flo
     if arch not in ("efficientnet_lite0", "mobilenet_v2"):
         raise ValueError(f"arch must be efficientnet_lite0 or mobilenet_v2; got {arch!r}")
     tr.check_name(name)
-    target = Path(output).expanduser() if output is not None else tr.default_output(name)
+    target = user_path(output, "output") if output is not None else tr.default_output(name)
     if target.is_dir():
         raise ValueError(f"output: {target} is a folder; give the weights file to write "
                          "(ending in .pt)")
@@ -223,7 +223,7 @@ def train_classifier(
     seed = tr.check_seed(seed)
     if folder is None or str(folder).strip() == "":
         raise ValueError("folder is required: a folder with one sub-folder of images per class")
-    folder = Path(folder).expanduser()
+    folder = user_path(folder, "folder")
     files, ids, classes = tr.load_classes(folder, param="folder")
     counts = np.bincount(ids, minlength=len(classes))
     few = [c for c, n in zip(classes, counts, strict=True) if n < 2]

@@ -38,7 +38,7 @@ from imgstudio.core.editor import Editor, Training
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Range, Trained
-from imgstudio.ops._params import Seed
+from imgstudio.ops._params import Seed, user_path
 from imgstudio.ops._pixels import token
 
 #: scikit-image's shipped photographs the ``photos`` dataset trains on (``skimage.data``
@@ -90,7 +90,7 @@ def _images(dataset: str, limit: int | None) -> tuple[list[np.ndarray], str]:
         names = PHOTOS[:limit] if limit else PHOTOS
         return [photo(n) for n in names], ("scikit-image's shipped photos " + ", ".join(names)
                                            + " (grey; camera and astronaut held out)")
-    folder = Path(name).expanduser()
+    folder = user_path(name, "dataset")
     if not folder.is_dir():
         raise ValueError(f"dataset must be one of {', '.join(BUILTIN)} or a folder of images; "
                          f"{name!r} is neither")
@@ -298,7 +298,7 @@ def train_dae(
     _check("features", features, 4, 128, integer=True)
     epochs, batch_size = int(epochs), int(batch_size)
     progress = token(progress)
-    target = Path(output).expanduser() if output is not None else tr.default_output(name)
+    target = user_path(output, "output") if output is not None else tr.default_output(name)
     checkpoint = tr.checkpoint_path(target)
     if resume and not checkpoint.is_file():
         raise ValueError(f"resume: there is no checkpoint {checkpoint} to resume from")

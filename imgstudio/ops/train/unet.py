@@ -14,7 +14,7 @@ from imgstudio.core.editor import Editor, Training
 from imgstudio.core.progress import Progress
 from imgstudio.core.spec import operation
 from imgstudio.core.types import Range, Trained
-from imgstudio.ops._params import Seed
+from imgstudio.ops._params import Seed, user_path
 from imgstudio.ops._pixels import token
 
 #: The built-in dataset name.
@@ -77,7 +77,7 @@ def check_params(*, epochs: Any, batch_size: Any, learning_rate: Any, size: Any,
                          f"network's activations); got {batch_size} × {s}² × {base}: use a "
                          "smaller batch_size or size")
     tr.check_name(name)
-    target = Path(output).expanduser() if output is not None else tr.default_output(name)
+    target = user_path(output, "output") if output is not None else tr.default_output(name)
     if target.is_dir():
         raise ValueError(f"output: {target} is a folder; give the weights file to write "
                          "(ending in .pt)")
@@ -112,7 +112,7 @@ def load_pairs(folder: Path, size: int) -> Pairs:
     from imgstudio.ops._pixels import colour_part
     from imgstudio.ops.segment.unet import rgb_unit
 
-    folder = Path(folder).expanduser()
+    folder = user_path(folder, "dataset")
     img_dir, mask_dir = folder / "images", folder / "masks"
     for sub in (img_dir, mask_dir):
         if not sub.is_dir():
@@ -347,7 +347,7 @@ def train_unet(
         vx, vy = _shapes.shapes(n_val, size, _shapes.VALIDATION_SEED)
         description = f"{_shapes.DESCRIPTION}, {samples} new {size}×{size} images per epoch"
     else:
-        folder = Path(dataset).expanduser()
+        folder = user_path(dataset, "dataset")
         if not folder.is_dir():
             raise ValueError(f"dataset must be {SHAPES!r} or a folder with images/ and masks/; "
                              f"{dataset!r} is neither")

@@ -271,3 +271,34 @@ def test_the_real_rbm_trains_from_the_dock_and_samples_from_its_model(qtbot, mod
     assert row.samples is not None and not row.sample_label.pixmap().isNull()
     grid = window.workspace.document.layers[0].data
     assert grid.dtype == np.uint8 and grid.std() > 0
+
+
+def test_gan_samples_from_its_form_in_a_worker_while_the_canvas_pans(qtbot, window, workspace):
+    """The real generate.gan_sample with the shipped gan-default, applied from its form into an
+    open document while the canvas is dragged: the grid arrives as a new layer equal to
+    api.run's, the Jobs card saw every sample, and the pan went on meanwhile."""
+    gan = "generate.gan_sample"
+    window.bind(workspace)
+    canvas = window.canvas
+    canvas.set_zoom(4.0)
+    window.set_tool("pan")
+    window.op_actions[gan].trigger()
+    form = window.operation_panel.form
+    type_into(qtbot, form.widget_for("count"), "400")
+    _click(qtbot, window.operation_panel.apply_button)
+    row = window.docks["Jobs"].widget().rows()[0]
+    start, pos = canvas.offset, QPoint(canvas.width() // 2, canvas.height() // 2)
+    QTest.mousePress(canvas, LEFT, NOMOD, pos)
+    moves = 0
+    while not row.finished or moves < 5:
+        pos += QPoint(2, 0)
+        QTest.mouseMove(canvas, pos)
+        moves += 1
+        qtbot.wait(5)
+    QTest.mouseRelease(canvas, LEFT, NOMOD, pos)
+    assert row.samples == (400, 400)
+    assert (canvas.offset - start).x() == pytest.approx(2 * moves)
+    qtbot.waitUntil(lambda: len(workspace.document) == 2, timeout=10000)
+    np.testing.assert_array_equal(workspace.document[1].data,
+                                  api.run(gan, count=400, seed=0))
+    assert workspace.document[1].name == "GAN samples"
