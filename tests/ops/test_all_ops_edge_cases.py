@@ -71,7 +71,8 @@ FEW = {"classify.imagenet", "classify.custom", "detect.pose", "detect.text",
 FEW_IMAGES = ("1x1", "rgba")
 #: In-range values too slow to run here (seconds each), by (op, parameter).
 SLOW = {("restore.dictionary_denoise", "n_components"), ("restore.dictionary_denoise",
-                                                        "max_patches")}
+                                                        "max_patches"),
+        ("generate.rbm_sample", "gibbs_steps")}  # 100,000 steps: minutes at count=1024
 
 #: Text of third-party messages that must not reach the user as they are.
 THIRD_PARTY = re.compile(

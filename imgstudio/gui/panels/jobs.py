@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -309,8 +309,14 @@ class JobsPanel(QWidget):
         self._rows[job.id] = row
         self._rows_layout.insertWidget(0, row)
         self._update_state()
+        # the newest card is on top: bring it into view whole once the layout has placed it
+        QTimer.singleShot(0, lambda: self._show_row(row))
         self.row_added.emit(row)
         return row
+
+    def _show_row(self, row: JobRow) -> None:
+        if row.job.id in self._rows:
+            self.scroll.ensureWidgetVisible(row, 0, 0)
 
     def row_for(self, job: Job) -> JobRow | None:
         return self._rows.get(job.id)

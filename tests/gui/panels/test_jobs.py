@@ -111,3 +111,25 @@ def test_jobs_panel_screenshot(qtbot, panel, manager, screenshot_dir):
     finally:
         release.set()
     qtbot.waitUntil(lambda: panel.row_for(job).finished, timeout=3000)
+
+
+def test_the_newest_card_is_scrolled_into_view_whole(qtbot, panel, manager):
+    """Cards stack newest first; with the list scrolled down, a new job's card is shown whole."""
+    panel.resize(300, 160)
+    for _ in range(8):
+        job = manager.start(lambda progress: None, "quick")
+        qtbot.waitUntil(lambda job=job: job.done, timeout=5000)
+    qtbot.wait(50)
+    bar = panel.scroll.verticalScrollBar()
+    assert bar.maximum() > 0  # more cards than fit
+    bar.setValue(bar.maximum())
+    newest = manager.start(lambda progress: None, "newest")
+    row = panel.row_for(newest)
+
+    def whole() -> bool:
+        top = row.mapTo(panel.scroll.viewport(), row.rect().topLeft()).y()
+        return 0 <= top and top + row.height() <= panel.scroll.viewport().height()
+
+    assert not whole()  # scrolled past it when it was added
+    qtbot.waitUntil(whole, timeout=2000)
+    assert bar.value() < 10
