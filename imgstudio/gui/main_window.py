@@ -384,7 +384,7 @@ class MainWindow(QMainWindow):
         self.operation_panel.result_ready.connect(self.show_result)
         self.seed_hints = SeedHints(self.operation_panel)  # what to paint for seeded ops
         self.seed_hints.hint.connect(self.message_bar.show_info)
-        self.canvas.view_changed.connect(self.operation_panel.schedule_preview)
+        self.canvas.view_changed.connect(self.operation_panel.view_moved)
         self.operation_panel.selection_source = lambda canvas=self.canvas: canvas.selection
         self.canvas.position_picked.connect(self.operation_panel.set_position)
         self.histogram_panel = None  # built after the first paint: pyqtgraph is slow to import

@@ -43,6 +43,7 @@ from imgstudio.core.document import Document, Layer
 from imgstudio.core.invoke import Invocation
 from imgstudio.core.progress import Cancelled, Progress
 from imgstudio.core.spec import OperationSpec
+from imgstudio.core.types import Region
 from imgstudio.core.workspace import Workspace
 from imgstudio.gui.debounce import debounce_timer
 from imgstudio.gui.forms import ParamForm, remember_values
@@ -52,6 +53,7 @@ from imgstudio.gui.preview import (
     PreviewTarget,
     Proxy,
     make_proxy,
+    region_scale,
     screen_zoom,
     trim,
 )
@@ -155,6 +157,7 @@ class OperationPanel(QWidget):
         self._preview_job: Job | None = None
         self._preview_gen = 0
         self._preview_meta: tuple[Layer, Proxy] | None = None
+        self._shown: PreviewResult | None = None  # the preview on screen, for view_moved
         #: Returns the canvas selection (with ``bbox()`` and ``mask(shape)``) or None; when
         #: set, Apply runs the op on the selection only.
         self.selection_source: Callable[[], Any] | None = None
@@ -315,8 +318,34 @@ class OperationPanel(QWidget):
             self._apply.job.cancel()
             self.status_label.setText("Cancelling…")
 
+    def view_moved(self) -> None:
+        """The canvas panned, zoomed or was resized: preview again only when the preview on
+        screen no longer covers the view at the resolution the screen needs (a dock resized
+        smaller, a pan inside it or a whole-layer preview need nothing new)."""
+        if not self._shown_covers_view():
+            self.schedule_preview()
+
+    def _shown_covers_view(self) -> bool:
+        shown, target = self._shown, self.preview_target
+        if shown is None or target is None or self._preview_job is not None:
+            return False
+        on_screen = getattr(target, "previews", None)
+        if shown.layer not in self.workspace.document or (
+                on_screen is not None and shown.layer.id not in on_screen):
+            return False  # the layer went, or its preview was cleared meanwhile
+        if shown.region is None:  # the whole layer (downscaled to a budget): any view
+            return True
+        view = target.visible_region()
+        if view is None:
+            return False
+        view, covered = Region(*view), Region(*shown.region)
+        inside = (covered.y0 <= view.y0 and view.y1 <= covered.y1
+                  and covered.x0 <= view.x0 and view.x1 <= covered.x1)
+        return inside and shown.scale >= region_scale(view, screen_zoom(target)) - 1e-9
+
     def schedule_preview(self) -> None:
         """(Re)start the preview debounce; nothing happens while the toggle is off."""
+        self._shown = None
         if self.preview_button.isChecked() and self._spec is not None:
             self._preview_gen += 1
             self._cancel_preview_job()
@@ -444,6 +473,7 @@ class OperationPanel(QWidget):
         assert self._preview_meta is not None
         layer, proxy = self._preview_meta
         preview = PreviewResult(layer, result, proxy.region, proxy.scale)
+        self._shown = preview
         if (self.preview_target is not None and isinstance(result, np.ndarray)
                 and spec.output.kind in ("image", "labels")
                 and layer in self.workspace.document):
@@ -452,6 +482,7 @@ class OperationPanel(QWidget):
         self.preview_ready.emit(preview)
 
     def _preview_error(self, spec: OperationSpec, exc: BaseException) -> None:
+        self._shown = None
         message = "Preview: " + _one_line(spec, exc)
         if self.preview_target is not None:
             self.preview_target.clear_preview()
@@ -464,6 +495,7 @@ class OperationPanel(QWidget):
             self._preview_job = None
 
     def _stop_preview(self) -> None:
+        self._shown = None
         self._preview_gen += 1
         self.preview_timer.stop()
         self._cancel_preview_job()
