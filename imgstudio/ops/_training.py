@@ -446,6 +446,19 @@ def write_card_beside(path: Path, card: dict[str, Any]) -> Path:
     return target
 
 
+def weights_output(output: Path | None, name: str) -> Path:
+    """The weights file a training writes: ``output`` (a ``.pt``/``.pth`` file, not a folder) or,
+    when None, ``NAME.pt`` in the user's model folder; ``name`` is checked too."""
+    check_name(name)
+    target = user_path(output, "output") if output is not None else default_output(name)
+    if target.is_dir():
+        raise ValueError(f"output: {target} is a folder; give the weights file to write "
+                         "(ending in .pt)")
+    if target.suffix.lower() not in (".pt", ".pth"):
+        raise ValueError(f"output: the weights file must end in .pt or .pth; got {target.name!r}")
+    return target
+
+
 def check_name(name: str) -> str:
     import re
 

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from imgstudio.ops import _training as tr
-from imgstudio.ops._params import user_path
 
 #: The image side a dataset trains at when ``size`` is automatic.
 DEFAULT_SIZE = {"digits": 16, "fashion_mnist": 28}
@@ -48,14 +47,7 @@ def check_common(*, epochs: int, batch_size: int, learning_rate: float, z_dim: i
                          f"halve it twice); got {size!r}")
     if limit is not None and (not isinstance(limit, (int, np.integer)) or limit < 2):
         raise ValueError(f"limit must be at least 2 images; got {limit!r}")
-    tr.check_name(name)
-    target = user_path(output, "output") if output is not None else tr.default_output(name)
-    if target.is_dir():
-        raise ValueError(f"output: {target} is a folder; give the weights file to write "
-                         "(ending in .pt)")
-    if target.suffix.lower() not in (".pt", ".pth"):
-        raise ValueError(f"output: the weights file must end in .pt or .pth; got {target.name!r}")
-    return target
+    return tr.weights_output(output, name)
 
 
 def load(dataset: str, size: int | None, limit: int | None) -> Data:

@@ -50,14 +50,7 @@ def _check(*, epochs: int, batch_size: int, learning_rate: float, val_split: flo
         raise ValueError(f"val_split must be in [0.05, 0.5]; got {val_split!r}")
     if arch not in ("efficientnet_lite0", "mobilenet_v2"):
         raise ValueError(f"arch must be efficientnet_lite0 or mobilenet_v2; got {arch!r}")
-    tr.check_name(name)
-    target = user_path(output, "output") if output is not None else tr.default_output(name)
-    if target.is_dir():
-        raise ValueError(f"output: {target} is a folder; give the weights file to write "
-                         "(ending in .pt)")
-    if target.suffix.lower() not in (".pt", ".pth"):
-        raise ValueError(f"output: the weights file must end in .pt or .pth; got {target.name!r}")
-    return target
+    return tr.weights_output(output, name)
 
 
 def _fingerprint(folder: Path, files: list[Path]) -> str:

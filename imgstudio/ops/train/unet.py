@@ -76,14 +76,7 @@ def check_params(*, epochs: Any, batch_size: Any, learning_rate: Any, size: Any,
         raise ValueError(f"batch_size × size² × base must be at most 2**25 (memory for the "
                          f"network's activations); got {batch_size} × {s}² × {base}: use a "
                          "smaller batch_size or size")
-    tr.check_name(name)
-    target = user_path(output, "output") if output is not None else tr.default_output(name)
-    if target.is_dir():
-        raise ValueError(f"output: {target} is a folder; give the weights file to write "
-                         "(ending in .pt)")
-    if target.suffix.lower() not in (".pt", ".pth"):
-        raise ValueError(f"output: the weights file must end in .pt or .pth; got {target.name!r}")
-    return target
+    return tr.weights_output(output, name)
 
 
 # -- folder datasets --------------------------------------------------------------------------
