@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from imgstudio.models.loading import npz_bytes  # noqa: E402
 from imgstudio.ops.classify.digits import hog_features  # noqa: E402
 
 OUT = ROOT / "imgstudio" / "models" / "data" / "digits-hog-logreg.npz"
@@ -82,27 +81,12 @@ def train(n_train: int = N_TRAIN, seed: int = SEED) -> dict[str, np.ndarray]:
     }
 
 
-def to_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """An npz archive of ``arrays`` (as ``np.savez`` writes, but with a fixed entry date, in
-    sorted order) so that equal arrays give equal bytes."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key in sorted(arrays):
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            data = io.BytesIO()
-            np.lib.format.write_array(data, np.asanyarray(arrays[key]), allow_pickle=False)
-            archive.writestr(info, data.getvalue())
-    return buffer.getvalue()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="npz file to write")
     args = parser.parse_args(argv)
     arrays = train()
-    blob = to_bytes(arrays)
+    blob = npz_bytes(arrays)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(f".{args.out.name}.part")
     tmp.write_bytes(blob)

@@ -37,7 +37,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from imgstudio.core.progress import Progress  # noqa: E402
-from imgstudio.models.nets.rbm import check_arrays, gibbs, npz_bytes  # noqa: E402
+from imgstudio.models.loading import npz_bytes  # noqa: E402
+from imgstudio.models.nets.rbm import check_arrays, gibbs  # noqa: E402
 from imgstudio.ops.train.rbm import _new_rbm, fit_rbm, load_data  # noqa: E402
 
 OUT = ROOT / "imgstudio" / "models" / "data" / "rbm-default.npz"

@@ -9,8 +9,8 @@ scikit-learn's ``BernoulliRBM`` learns,
 - ``intercept_visible_`` (V,): the visible biases b;
 
 plus ``image_shape`` ``[h, w]`` (V = h·w pixels, row-major). The model file is an ``.npz`` of
-exactly these (and a ``kind`` marker), read with ``allow_pickle=False``; :func:`npz_bytes`
-writes it with a fixed zip date so equal arrays give equal bytes (and an equal sha256).
+exactly these (and a ``kind`` marker), read with ``allow_pickle=False``;
+:func:`imgstudio.models.loading.npz_bytes` writes it with a fixed zip date so equal arrays give equal bytes (and an equal sha256).
 
 The model's conditionals are P(h_j = 1 | v) = σ(c_j + Σ_i W_ji v_i) and
 P(v_i = 1 | h) = σ(b_i + Σ_j W_ji h_j) with σ the logistic function (scikit-learn's
@@ -19,10 +19,7 @@ P(v_i = 1 | h) = σ(b_i + Σ_j W_ji h_j) with σ the logistic function (scikit-l
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -39,21 +36,6 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     from scipy.special import expit
 
     return expit(x)
-
-
-def npz_bytes(arrays: dict[str, Any]) -> bytes:
-    """An ``.npz`` archive of ``arrays`` as ``np.savez_compressed`` writes it, but with the
-    entries in sorted order and a fixed date, so equal arrays give equal bytes. No pickles."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key in sorted(arrays):
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            data = io.BytesIO()
-            np.lib.format.write_array(data, np.asanyarray(arrays[key]), allow_pickle=False)
-            archive.writestr(info, data.getvalue())
-    return buffer.getvalue()
 
 
 def model_arrays(components: np.ndarray, hidden: np.ndarray, visible: np.ndarray,

@@ -89,7 +89,7 @@ def save_checkpoint(path: Path, rbm: Any, *, config: dict[str, Any], epoch: int,
                     history: dict[str, list[float]]) -> None:
     """The training state written atomically as an npz (see the module docstring)."""
     from imgstudio.core.atomic import atomic_write
-    from imgstudio.models.nets.rbm import npz_bytes
+    from imgstudio.models.loading import npz_bytes
 
     arrays: dict[str, Any] = {
         "format": np.array(CKPT_FORMAT), "config": np.array(json.dumps(config, sort_keys=True)),
@@ -266,7 +266,8 @@ def rbm(
     """
     from imgstudio.core.atomic import atomic_write
     from imgstudio.models import store
-    from imgstudio.models.nets.rbm import ARCHITECTURE, npz_bytes
+    from imgstudio.models.loading import npz_bytes
+    from imgstudio.models.nets.rbm import ARCHITECTURE
     from imgstudio.ops._training import check_name, check_seed, checkpoint_path, write_card_beside
 
     progress = token(progress)

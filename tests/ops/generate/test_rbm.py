@@ -56,7 +56,8 @@ def test_the_gibbs_steps_follow_the_models_conditionals(models, tmp_path):
     """A one-pixel, one-hidden-unit RBM with known weights: over many chains, the fraction of
     samples whose shown P(v | h) is the 'h = 1' value equals P(h = 1 | v) of the stationary
     chain, computed here by hand from the 2×2 transition matrix."""
-    from imgstudio.models.nets.rbm import model_arrays, npz_bytes
+    from imgstudio.models.loading import npz_bytes
+    from imgstudio.models.nets.rbm import model_arrays
 
     w, c, b = 2.0, -1.0, 0.5
     path = tmp_path / "tiny.npz"
